@@ -1,0 +1,27 @@
+"""Form helpers shared by every feature: the same form validates HTML posts and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+
+
+class PortalForm(FlaskForm):
+    """Base form. ``from_json`` lets the API reuse the page's validation rules."""
+
+    @classmethod
+    def from_json(cls, payload: Any, **kwargs: Any) -> PortalForm:
+        """Validate a JSON object with the same fields and rules as the page form."""
+        data = payload if isinstance(payload, dict) else {}
+        flat = MultiDict()
+        for key, value in data.items():
+            if value is None or value is False or isinstance(value, (dict, list)):
+                continue  # absent, like an unticked box or an empty field
+            flat[key] = "y" if value is True else str(value)
+        return cls(formdata=flat, meta={"csrf": False}, **kwargs)
+
+    def error_dict(self) -> dict[str, list[str]]:
+        """Field errors as plain strings, for JSON answers."""
+        return {name: [str(e) for e in errs] for name, errs in self.errors.items()}

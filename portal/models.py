@@ -1,0 +1,13 @@
+"""Imports every model so the metadata is complete (for Alembic and the tests).
+
+A new feature package adds its models module here.
+"""
+
+from portal.accounts import models as accounts  # noqa: F401
+from portal.communities import models as communities  # noqa: F401
+from portal.db import Base
+from portal.notifications import models as notifications  # noqa: F401
+from portal.security import models as security  # noqa: F401
+from portal.station import models as station  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,7 @@
+"""Notifications: the bell, its list page, and the mail queue."""
+
+from flask import Blueprint
+
+bp = Blueprint("notifications", __name__)
+
+from portal.notifications import routes  # noqa: E402,F401

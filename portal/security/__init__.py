@@ -1,0 +1,1 @@
+"""Security: identity-number checks, personal-data protection, access checks, audit."""
