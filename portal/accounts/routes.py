@@ -205,3 +205,35 @@ def verify_organisation() -> Any:
     elif request.method == "POST":
         status = 422
     return render_template("accounts/organisation.html", form=form), status
+
+
+@bp.app_errorhandler(429)
+def too_many_attempts(err: Any) -> Any:
+    """Throttled: say so plainly, with the form still there (never a silent failure)."""
+    from portal.security.access import wants_json
+
+    message = _("尝试次数过多，请 %(minutes)s 分钟后再试。", minutes=_retry_minutes(err))
+    db.session.rollback()
+    if wants_json():
+        from portal.api.common import error
+
+        return error(429, "too_many_attempts", message)
+    if request.endpoint == "accounts.login":
+        form = LoginForm()
+        form.password.data = ""
+        return render_template("accounts/login.html", form=form, throttled=message), 429
+    return render_template("errors/error.html", code=429, message=message), 429
+
+
+def _retry_minutes(err: Any) -> int:
+    import math
+    import time
+
+    limit = getattr(err, "limit", None)
+    try:
+        reset = limiter.current_limit.reset_at if limiter.current_limit else None  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - the message still helps without an exact time
+        reset = None
+    if reset:
+        return max(1, math.ceil((reset - time.time()) / 60))
+    return 15 if limit is None else 15
