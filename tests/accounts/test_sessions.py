@@ -130,14 +130,21 @@ def test_limiter_counters_shared_through_redis(database_url, tmp_path, world):
     if not redis_url and not os.environ.get("CI"):
         redis_url = "redis://127.0.0.1:6379/0"
     assert redis_url, "PORTAL_TEST_REDIS_URL must be set under CI"
-    prefix = "test-" + uuid.uuid4().hex
-    # Two apps stand for two server processes; they share only Redis.
-    one = make_test_app(database_url, tmp_path / "r1", RATELIMIT_STORAGE_URI=redis_url,
-                        RATELIMIT_KEY_PREFIX=prefix)
-    two = make_test_app(database_url, tmp_path / "r2", RATELIMIT_STORAGE_URI=redis_url,
-                        RATELIMIT_KEY_PREFIX=prefix)
-    for _ in range(3):
-        assert login(one.test_client(), "resident@example.com", "wrong-password").status_code == 401
-    for _ in range(2):
-        assert login(two.test_client(), "resident@example.com", "wrong-password").status_code == 401
-    assert login(one.test_client(), "resident@example.com", "wrong-password").status_code == 429
+    # Two apps stand for two server processes; they share only Redis. A fresh account
+    # name and address keep this run's counters apart from earlier runs'.
+    name = uuid.uuid4().hex + "@example.com"
+    addr = {"REMOTE_ADDR": "127.0.0." + str(uuid.uuid4().int % 200 + 2)}
+    one = make_test_app(database_url, tmp_path / "r1", RATELIMIT_STORAGE_URI=redis_url)
+    two = make_test_app(database_url, tmp_path / "r2", RATELIMIT_STORAGE_URI=redis_url)
+
+    def attempt(app):
+        return app.test_client().post("/login", data={"login": name, "password": "wrong-pass"},
+                                      environ_base=addr).status_code
+
+    assert [attempt(one) for _ in range(3)] == [401, 401, 401]
+    assert [attempt(two) for _ in range(2)] == [401, 401]
+    assert attempt(one) == 429
+    import redis
+
+    keys = redis.Redis.from_url(redis_url).keys("*" + name + "*")
+    assert keys, "the counter lives in Redis"

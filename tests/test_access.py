@@ -1,0 +1,78 @@
+"""One walk over every route as anonymous, resident, officer and admin: who may enter.
+
+Every route of the app must be listed in ACCESS; a new route without an entry fails
+``test_every_route_is_listed`` so its access rule is decided on purpose.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import login, valid_id
+
+PUBLIC, USER, STAFF, ADMIN, OFFICER = "public", "user", "staff", "admin", "officer"
+
+ACCESS = {
+    "main.index": PUBLIC, "main.healthz": PUBLIC, "main.set_language": PUBLIC, "static": PUBLIC,
+    "communities.index": PUBLIC, "communities.show": PUBLIC, "communities.officer_photo": PUBLIC,
+    "accounts.login": PUBLIC, "accounts.register": PUBLIC, "accounts.logout": PUBLIC,
+    "accounts.forgot_password": PUBLIC, "accounts.reset_password": PUBLIC,
+    "accounts.account": USER, "accounts.verify": USER, "accounts.verify_organisation": USER,
+    "notifications.index": USER, "notifications.read_all": USER, "notifications.read_one": USER,
+    "backoffice.dashboard": STAFF, "backoffice.verifications": STAFF,
+    "backoffice.verification": STAFF, "backoffice.decide": STAFF, "backoffice.reveal": STAFF,
+    "backoffice.verification_photo": STAFF, "backoffice.decide_organisation": STAFF,
+    "backoffice.audit_log": STAFF, "backoffice.set_status": OFFICER,
+    "backoffice.outbox": ADMIN, "backoffice.calendar": ADMIN, "backoffice.delete_override": ADMIN,
+    "api.openapi": PUBLIC, "api.csrf_token": PUBLIC, "api.communities": PUBLIC,
+    "api.community": PUBLIC, "api.login": PUBLIC, "api.logout": PUBLIC, "api.register": PUBLIC,
+    "api.me": USER, "api.verification_status": USER, "api.submit_verification": USER,
+    "api.submit_organisation": USER,
+}
+
+ARGS = {"slug": "c1", "user_id": 1, "vid": 1, "oid": 1, "action": "approve", "field": "phone",
+        "note_id": 1, "override_id": 1, "token": "not-a-token", "code": "en",
+        "filename": "css/portal.css"}
+
+ROLES = ["anonymous", "resident", "officer", "admin"]
+
+
+def test_every_route_is_listed(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules()}
+    assert endpoints - set(ACCESS) == set(), "decide the access rule of new routes"
+    assert set(ACCESS) - endpoints == set()
+
+
+def _allowed(level: str, role: str) -> bool:
+    return {
+        PUBLIC: True,
+        USER: role != "anonymous",
+        STAFF: role in ("officer", "admin"),
+        ADMIN: role == "admin",
+        OFFICER: role == "officer",
+    }[level]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_walk_every_route(app, client, make, world, role):
+    make.verification(world["resident"], valid_id())
+    if role != "anonymous":
+        login(client, f"{role}@example.com")
+    for rule in app.url_map.iter_rules():
+        level = ACCESS[rule.endpoint]
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        path = rule.build({k: v for k, v in ARGS.items() if k in rule.arguments}, append_unknown=False)[1]
+        for method in methods:
+            if rule.endpoint in ("accounts.logout", "api.logout"):
+                continue  # would end this walk's session; covered in test_sessions
+            resp = client.open(path, method=method, json={} if path.startswith("/api/") and method != "GET" else None)
+            status = resp.status_code
+            to_login = status == 302 and "/login" in (resp.location or "")
+            where = f"{role} {method} {path} -> {status}"
+            assert status != 500, where
+            if _allowed(level, role):
+                assert status not in (401, 403) and not to_login, where
+            elif role == "anonymous":
+                assert to_login or status == 401, where
+            else:
+                assert status == 403, where
