@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, g, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -44,18 +44,30 @@ def _scope() -> Any:
     return threading.get_ident()
 
 
+class AppSession(Session):
+    """A session that talks to the engine of the app in context, so several apps (tests,
+    a benchmark beside a server) can live in one process without sharing a database."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Engine:  # type: ignore[override]
+        return current_app.extensions["portal.engine"]
+
+
 class Database:
-    """Holds the engine and the scoped session of the current app."""
+    """The scoped session; each app keeps its own engine in ``app.extensions``."""
 
     def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.session = scoped_session(sessionmaker(expire_on_commit=False), scopefunc=_scope)
+        self.session = scoped_session(
+            sessionmaker(class_=AppSession, expire_on_commit=False), scopefunc=_scope
+        )
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the app in context."""
+        return current_app.extensions["portal.engine"]
 
     def init_app(self, app: Flask) -> None:
-        """Create the engine from ``DATABASE_URL`` and bind the session to it."""
-        url = app.config["DATABASE_URL"]
-        self.engine = make_engine(url)
-        self.session.configure(bind=self.engine)
+        """Create the app's engine from ``DATABASE_URL``."""
+        app.extensions["portal.engine"] = make_engine(app.config["DATABASE_URL"])
         app.extensions["portal.db"] = self
 
         @app.teardown_appcontext
@@ -73,7 +85,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Let BEGIN be emitted by SQLAlchemy so BEGIN IMMEDIATE is possible where needed.
+        # SQLAlchemy emits BEGIN itself, so every transaction can be BEGIN IMMEDIATE.
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
@@ -88,8 +100,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    mode = conn.get_execution_options().get("sqlite_begin", "")
-    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+    # SQLite has one writer. A deferred transaction that reads and then writes fails at
+    # once (SQLITE_BUSY, no waiting) if another connection wrote in between; taking the
+    # write lock at BEGIN makes every transaction wait its turn instead. Requests are
+    # short, so on the one-machine setup this costs little; PostgreSQL is for scale.
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 db = Database()

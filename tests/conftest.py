@@ -95,8 +95,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     yield application
     with application.app_context():
         db.session.remove()
-    if db.engine is not None:
-        db.engine.dispose()
+    application.extensions["portal.engine"].dispose()
     _truncate(database_url)
 
 
