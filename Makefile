@@ -27,11 +27,11 @@ install-test: $(TSTAMP)
 
 # Compiled catalogues are part of the build (never committed).
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile -q -d portal/translations
+	$(VENV)/bin/pybabel compile -d portal/translations
 
 extract-messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
-	$(VENV)/bin/pybabel update -q -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 migrate: $(STAMP)
 	$(PORTAL) db upgrade
@@ -46,7 +46,7 @@ worker: $(STAMP)
 	$(PORTAL) worker
 
 test: $(TSTAMP)
-	$(VENV)/bin/pybabel compile -q -d portal/translations
+	$(VENV)/bin/pybabel compile -d portal/translations
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(TSTAMP)
