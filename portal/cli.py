@@ -94,7 +94,8 @@ def register_commands(app: Flask) -> None:
         from sqlalchemy import or_, select
 
         from portal.accounts.models import Role
-        from portal.accounts.services import DomainError, register_user
+        from portal.accounts.services import register_user
+        from portal.errors import DomainError
         from portal.communities.models import Community
         from portal.db import db
 

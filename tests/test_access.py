@@ -23,6 +23,8 @@ ACCESS = {
     "backoffice.verification": STAFF, "backoffice.decide": STAFF, "backoffice.reveal": STAFF,
     "backoffice.verification_photo": STAFF, "backoffice.decide_organisation": STAFF,
     "backoffice.audit_log": STAFF, "backoffice.set_status": OFFICER,
+    "backoffice.profile": OFFICER, "backoffice.walk_in": OFFICER,
+    "backoffice.community_admin": ADMIN, "backoffice.community_officers": ADMIN,
     "backoffice.outbox": ADMIN, "backoffice.calendar": ADMIN, "backoffice.delete_override": ADMIN,
     "api.openapi": PUBLIC, "api.csrf_token": PUBLIC, "api.communities": PUBLIC,
     "api.community": PUBLIC, "api.login": PUBLIC, "api.logout": PUBLIC, "api.register": PUBLIC,
@@ -31,7 +33,7 @@ ACCESS = {
 }
 
 ARGS = {"slug": "c1", "user_id": 1, "vid": 1, "oid": 1, "action": "approve", "field": "phone",
-        "note_id": 1, "override_id": 1, "token": "not-a-token", "code": "en",
+        "note_id": 1, "community_id": 1, "override_id": 1, "token": "not-a-token", "code": "en",
         "filename": "css/portal.css"}
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

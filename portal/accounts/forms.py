@@ -46,7 +46,9 @@ class RegisterForm(PortalForm):
     community_id = SelectField(_l("所在社区"), coerce=int,
                                validators=[DataRequired(message=_l("请选择社区。"))])
     password = PasswordField(_l("密码"), validators=PASSWORD_RULES)
-    confirm = PasswordField(_l("再次输入密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致。"))])
+    confirm = PasswordField(_l("再次输入密码"), validators=[
+        DataRequired(message=_l("请再次输入密码。")),
+        EqualTo("password", message=_l("两次输入的密码不一致。"))])
 
 
 class LoginForm(PortalForm):
@@ -70,8 +72,9 @@ class ResetPasswordForm(PortalForm):
     """Choose a new password from a reset link."""
 
     password = PasswordField(_l("新密码"), validators=PASSWORD_RULES)
-    confirm = PasswordField(_l("再次输入新密码"),
-                            validators=[EqualTo("password", message=_l("两次输入的密码不一致。"))])
+    confirm = PasswordField(_l("再次输入新密码"), validators=[
+        DataRequired(message=_l("请再次输入密码。")),
+        EqualTo("password", message=_l("两次输入的密码不一致。"))])
 
 
 class IdentityForm(PortalForm):
@@ -105,10 +108,3 @@ class DecisionForm(PortalForm):
     """An officer's decision; a reason is required to reject or revoke."""
 
     reason = TextAreaField(_l("理由"), validators=[Optional(), Length(max=500, message=_l("理由最多 500 字。"))])
-
-
-class WalkInForm(PortalForm):
-    """An officer registers a resident who came to the office without phone or e-mail."""
-
-    display_name = StringField(_l("称呼"), validators=[DataRequired(message=_l("请输入称呼。")), Length(max=40)])
-    community_id = SelectField(_l("所在社区"), coerce=int, validators=[DataRequired(message=_l("请选择社区。"))])

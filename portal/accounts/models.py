@@ -212,8 +212,9 @@ class IdentityVerification(_Decision, Base):
     real_name: Mapped[str] = mapped_column(String(40))
     id_number: Mapped[str] = mapped_column(EncryptedString())
     id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
-    phone: Mapped[str] = mapped_column(EncryptedString())
-    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # None for a walk-in resident registered at the office without a phone.
+    phone: Mapped[str | None] = mapped_column(EncryptedString())
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     photo_filename: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[VerificationStatus] = mapped_column(
         _enum(VerificationStatus), default=VerificationStatus.PENDING

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from wtforms import BooleanField, DateField, FileField, Form, IntegerField, SelectField
+from wtforms import BooleanField, DateField, FileField, Form, HiddenField, IntegerField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 F = Callable[..., Any]
@@ -59,7 +59,7 @@ def form_schema(form_cls: type[Form]) -> dict[str, Any]:
     required: list[str] = []
     for name, unbound in form_cls.__dict__.items():
         field_cls = getattr(unbound, "field_class", None)
-        if field_cls is None or name == "csrf_token" or issubclass(field_cls, FileField):
+        if field_cls is None or name == "csrf_token" or issubclass(field_cls, (FileField, HiddenField)):
             continue
         kwargs = unbound.kwargs
         validators = kwargs.get("validators") or []

@@ -235,3 +235,109 @@ def delete_override(override_id: int) -> Any:
         station.delete_override(current_user, override_id)
         flash(_("已删除。"), "success")
     return redirect(url_for("backoffice.calendar"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@roles_required("officer")
+def profile() -> Any:
+    """The officer's public profile: title, office hours, contact, photo."""
+    from portal.backoffice.forms import ProfileForm
+    from portal.security.uploads import UploadError, store_image
+
+    prof = current_user.officer_profile
+    if prof is None:
+        abort(404)
+    form = ProfileForm(obj=prof)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            upload = form.photo.data
+            photo = (store_image(upload, "officer_photos", max_side=512)
+                     if upload and getattr(upload, "filename", "") else None)
+        except UploadError as err:
+            form.photo.errors = [*form.photo.errors, str(err)]
+            status = 422
+        else:
+            communities.update_profile(prof, title=form.title.data, office_hours=form.office_hours.data or "",
+                                       contact=form.contact.data or "", bio=form.bio.data or "",
+                                       photo_filename=photo)
+            flash(_("资料已保存。"), "success")
+            return redirect(url_for("backoffice.profile"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("backoffice/profile.html", form=form, profile=prof), status
+
+
+@bp.route("/walk-in", methods=["GET", "POST"])
+@roles_required("officer")
+def walk_in() -> Any:
+    """Register a resident met at the office who has no phone or e-mail."""
+    from portal.accounts.routes import community_choices
+    from portal.backoffice.forms import WalkInForm
+    from portal.communities.models import Community
+
+    form = WalkInForm()
+    form.community_id.choices = [c for c in community_choices()
+                                 if c[0] == 0 or current_user.serves(c[0])]
+    status = 200
+    if form.validate_on_submit():
+        community = db.session.get(Community, form.community_id.data)
+        try:
+            require(community is not None and current_user.serves(community.id))
+            user = accounts.register_walk_in(
+                current_user, display_name=form.display_name.data, community=community,
+                real_name=form.real_name.data, id_number=form.id_number.data)
+        except accounts.DomainError as err:
+            form.id_number.errors = [*form.id_number.errors, err.message]
+            status = 409
+        else:
+            flash(_("已为 %(name)s 登记并完成实名认证（账户编号 %(id)s）。", name=user.display_name, id=user.id),
+                  "success")
+            return redirect(url_for("backoffice.dashboard"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("backoffice/walk_in.html", form=form), status
+
+
+@bp.route("/communities", methods=["GET", "POST"])
+@admin_required
+def community_admin() -> Any:
+    """Admins add communities and choose the officers who serve each."""
+    from portal.backoffice.forms import CommunityForm
+
+    form = CommunityForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            communities.create_community(
+                current_user, name=form.name.data, slug=form.slug.data, district=form.district.data or "",
+                office_address=form.office_address.data or "", office_phone=form.office_phone.data or "",
+                description=form.description.data or "")
+        except accounts.DomainError as err:
+            getattr(form, err.field or "name").errors = [err.message]
+            status = 409
+        else:
+            flash(_("社区已添加。"), "success")
+            return redirect(url_for("backoffice.community_admin"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("backoffice/communities.html", form=form,
+                           communities=communities.all_communities(),
+                           officers=communities.all_officers()), status
+
+
+@bp.route("/communities/<int:community_id>/officers", methods=["POST"])
+@admin_required
+def community_officers(community_id: int) -> Any:
+    """Set the officers of one community."""
+    from portal.communities.models import Community
+
+    community = db.session.get(Community, community_id)
+    if community is None:
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        ids = [int(x) for x in request.form.getlist("officer_ids") if x.isdigit()][:50]
+        communities.set_officers(current_user, community, ids)
+        flash(_("已保存。"), "success")
+    return redirect(url_for("backoffice.community_admin"))

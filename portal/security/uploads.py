@@ -50,9 +50,26 @@ def upload_dir(kind: str) -> Path:
     return path
 
 
-def store_image(upload: FileStorage, kind: str) -> str:
-    """Check and store an image; returns the server-made file name."""
+def reencode(data: bytes, fmt: str, max_side: int) -> bytes:
+    """Decode and encode again: drops metadata (EXIF location) and anything hidden after
+    the image data, and shrinks it to ``max_side`` pixels."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        img.thumbnail((max_side, max_side))
+        if fmt == "JPEG" and img.mode not in ("RGB", "L"):
+            img = img.convert("RGB")
+        out = io.BytesIO()
+        img.save(out, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+        return out.getvalue()
+
+
+def store_image(upload: FileStorage, kind: str, max_side: int | None = None) -> str:
+    """Check and store an image; returns the server-made file name.
+
+    With ``max_side`` the image is re-encoded (for pictures shown to the public)."""
     data, fmt = read_image(upload, current_app.config["MAX_PHOTO_BYTES"])
+    if max_side:
+        data = reencode(data, fmt, max_side)
     name = secrets.token_hex(16) + _EXTENSIONS[fmt]
     (upload_dir(kind) / name).write_bytes(data)
     return name
