@@ -77,7 +77,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     socketio.init_app(
         app,
-        cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS") or [app.config["BASE_URL"]],
+        # None = the page's own origin only (never "*"); a list may be configured.
+        cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS"),
         message_queue=app.config.get("REDIS_URL"),
         async_mode="threading",
     )

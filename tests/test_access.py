@@ -29,7 +29,7 @@ ACCESS = {
     "api.openapi": PUBLIC, "api.csrf_token": PUBLIC, "api.communities": PUBLIC,
     "api.community": PUBLIC, "api.login": PUBLIC, "api.logout": PUBLIC, "api.register": PUBLIC,
     "api.me": USER, "api.verification_status": USER, "api.submit_verification": USER,
-    "api.submit_organisation": USER,
+    "api.submit_organisation": USER, "api.notifications": USER, "api.mark_read": USER,
 }
 
 ARGS = {"slug": "c1", "user_id": 1, "vid": 1, "oid": 1, "action": "approve", "field": "phone",

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__)
 
-from portal.notifications import routes  # noqa: E402,F401
+from portal.notifications import events, routes  # noqa: E402,F401

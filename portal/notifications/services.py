@@ -43,7 +43,22 @@ def notify(
         text = body + (f"\n\n{current_app.config['BASE_URL']}{link}" if link else "")
         queue_message(user.email, title, text)
     db.session.flush()
+    _publish_after_commit(user.id)
     return note
+
+
+def _publish_after_commit(user_id: int) -> None:
+    from portal.realtime import publish_after_commit, user_room
+
+    # The count includes the new (flushed) notification; no SQL is needed after commit.
+    publish_after_commit("unread", {"count": unread_count_by_id(user_id)},
+                         room=user_room(user_id), namespace="/notifications")
+
+
+def unread_count_by_id(user_id: int) -> int:
+    """The bell count of a user by id."""
+    stmt = select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    return db.session.scalar(stmt) or 0
 
 
 def queue_message(to: str, subject: str, body: str, channel: str = "email") -> OutboxMessage:
@@ -56,8 +71,7 @@ def queue_message(to: str, subject: str, body: str, channel: str = "email") -> O
 
 def unread_count(user: User) -> int:
     """The number under the bell."""
-    stmt = select(func.count()).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    return db.session.scalar(stmt) or 0
+    return unread_count_by_id(user.id)
 
 
 def notifications_for(user: User, page: int, per_page: int = 20) -> tuple[list[Notification], int]:

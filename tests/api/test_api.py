@@ -129,3 +129,22 @@ def test_openapi_document_validates_as_openapi_31(client):
     from openapi_spec_validator import validate
 
     validate(client.get("/api/v1/openapi.json").get_json())
+
+
+def test_notifications_api(client, app, world):
+    from portal.accounts.models import User
+    from portal.db import db
+    from portal.notifications.services import notify
+
+    with app.test_request_context():
+        for i in range(3):
+            notify(db.session.get(User, world["resident"]), f"通知{i}", "")
+        db.session.commit()
+    client.post("/login", data={"login": "resident@example.com", "password": PASSWORD})
+    data = client.get("/api/v1/notifications").get_json()
+    assert data["total"] == 3 and data["unread"] == 3 and data["items"][0]["title"] == "通知2"
+    first = data["items"][0]["id"]
+    assert client.post("/api/v1/notifications/read", json={"id": first}).get_json() == {"changed": 1}
+    assert client.post("/api/v1/notifications/read", json={"id": "x"}).status_code == 422
+    assert client.post("/api/v1/notifications/read", json={}).get_json() == {"changed": 2}
+    assert client.get("/api/v1/notifications").get_json()["unread"] == 0
