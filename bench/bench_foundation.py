@@ -11,8 +11,10 @@ PostgreSQL too when ``PORTAL_TEST_DATABASE_URL`` is set, then measures:
 * the cost of the security primitives: an argon2id hash, AES-GCM encrypt + decrypt,
   and finding one ID number among 20,000 by its blind index.
 
-WARNING: on PostgreSQL the schema ``public`` of ``PORTAL_TEST_DATABASE_URL`` is dropped and
-recreated, exactly as the test suite does. Never point it at a database you care about.
+On PostgreSQL the benchmark never touches the database named in ``PORTAL_TEST_DATABASE_URL``
+(the test suite may be using it): it connects there only to ``CREATE DATABASE
+portal_bench_<pid>`` on the same server, runs in that new database, and drops it at the
+end. The role therefore needs the CREATEDB privilege.
 
 Environment: BENCH_ROWS (default 20000) and BENCH_REPEAT (default 40 requests per page).
 """
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, insert, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from portal import create_app
 from portal.accounts.models import IdentityVerification, Role, User, VerificationStatus
@@ -74,9 +76,8 @@ def line(label: str, value: str) -> None:
 
 
 def engine_of(app: Any) -> Engine:
-    """The app's engine (``portal.db.db.engine`` needs the app in context)."""
-    with app.app_context():
-        return db.engine
+    """The app's own engine (``db.engine`` is the same object, inside an app context)."""
+    return app.extensions["portal.engine"]
 
 
 @contextmanager
@@ -352,12 +353,26 @@ def run(label: str, url: str, instance: Path) -> None:
     engine_of(app).dispose()
 
 
-def reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+@contextmanager
+def scratch_postgres(url: str) -> Iterator[str]:
+    """A new, empty database beside the one ``url`` names; dropped afterwards.
+
+    The database in ``url`` itself is only connected to, never changed, so the benchmark
+    can run while the test suite uses it.
+    """
+    name = f"portal_bench_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def main() -> None:
@@ -368,11 +383,8 @@ def main() -> None:
         run("SQLite", f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance")
         pg = os.environ.get("PORTAL_TEST_DATABASE_URL")
         if pg:
-            reset_postgres(pg)
-            try:
-                run("PostgreSQL", pg, Path(tmp) / "instance-pg")
-            finally:
-                reset_postgres(pg)
+            with scratch_postgres(pg) as scratch:
+                run("PostgreSQL", scratch, Path(tmp) / "instance-pg")
         else:
             print("\n(PostgreSQL skipped: set PORTAL_TEST_DATABASE_URL to include it)")
     print(f"\ndone in {time.perf_counter() - started:.0f} s")

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request, session
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error pages, commands."""
     instance = Path(
-        (config or {}).get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE") or ROOT / "instance"
+        (config or {}).get("INSTANCE_PATH")
+        or os.environ.get("PORTAL_INSTANCE")
+        or ROOT / "instance"
     ).resolve()
     app = Flask(
         __name__,
@@ -37,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

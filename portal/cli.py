@@ -18,7 +18,9 @@ def _alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
 
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", (url or current_app.config["DATABASE_URL"]).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", (url or current_app.config["DATABASE_URL"]).replace("%", "%%")
+    )
     return cfg
 
 
@@ -82,8 +84,9 @@ def register_commands(app: Flask) -> None:
         print_logins(created)
 
     @app.cli.command("create-user")
-    @click.option("--role", type=click.Choice(["resident", "officer", "lawyer", "admin"]),
-                  default="resident")
+    @click.option(
+        "--role", type=click.Choice(["resident", "officer", "lawyer", "admin"]), default="resident"
+    )
     @click.option("--login", "login", required=True, help="phone number or e-mail")
     @click.option("--name", required=True)
     @click.option("--community", default=None, help="community name or slug")
@@ -95,20 +98,23 @@ def register_commands(app: Flask) -> None:
 
         from portal.accounts.models import Role
         from portal.accounts.services import register_user
-        from portal.errors import DomainError
         from portal.communities.models import Community
         from portal.db import db
+        from portal.errors import DomainError
 
         comm = None
         if community:
             comm = db.session.scalar(
-                select(Community).where(or_(Community.name == community, Community.slug == community))
+                select(Community).where(
+                    or_(Community.name == community, Community.slug == community)
+                )
             )
             if comm is None:
                 raise click.ClickException(f"no community {community!r}")
         try:
-            user = register_user(login=login, password=password, display_name=name,
-                                 community=comm, role=Role(role))
+            user = register_user(
+                login=login, password=password, display_name=name, community=comm, role=Role(role)
+            )
         except DomainError as err:
             raise click.ClickException(err.message) from None
         db.session.commit()

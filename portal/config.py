@@ -65,7 +65,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Flask-Limiter: shared counters in Redis when configured.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
-        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("PORTAL_LOGIN_LIMIT_ADDRESS", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get(
+            "PORTAL_LOGIN_LIMIT_ADDRESS", "20 per 10 minutes"
+        ),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("PORTAL_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
         # Mail: SMTP when a host is set, otherwise the dev outbox.
         "SMTP_HOST": os.environ.get("PORTAL_SMTP_HOST") or None,

@@ -85,5 +85,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
 def start_in_thread(app: Flask) -> threading.Event:
     """Run the worker beside the web server (``portal serve``), for a one-machine setup."""
     stop = threading.Event()
-    threading.Thread(target=run_forever, args=(app, stop), daemon=True, name="portal-worker").start()
+    threading.Thread(
+        target=run_forever, args=(app, stop), daemon=True, name="portal-worker"
+    ).start()
     return stop

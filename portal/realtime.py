@@ -45,7 +45,9 @@ def publish(event: str, data: dict[str, Any], *, room: str, namespace: str) -> N
     except Exception:  # noqa: BLE001 - the data is in the database; the page shows it on reload
         import logging
 
-        logging.getLogger(__name__).warning("could not publish %s to %s", event, room, exc_info=True)
+        logging.getLogger(__name__).warning(
+            "could not publish %s to %s", event, room, exc_info=True
+        )
 
 
 def publish_after_commit(event: str, data: dict[str, Any], *, room: str, namespace: str) -> None:

@@ -148,22 +148,35 @@ class Factory:
             n = self._next()
             community = db.session.get(Community, community_id) if community_id else None
             user = register_user(
-                login=login or f"user{n}@example.com", password=password,
-                display_name=name or f"用户{n}", community=community, role=Role(role),
+                login=login or f"user{n}@example.com",
+                password=password,
+                display_name=name or f"用户{n}",
+                community=community,
+                role=Role(role),
             )
             db.session.commit()
             return user.id
 
-    def verification(self, user_id: int, id_number: str, status: str = "pending",
-                     real_name: str = "张三", phone: str = "13800138000") -> int:
+    def verification(
+        self,
+        user_id: int,
+        id_number: str,
+        status: str = "pending",
+        real_name: str = "张三",
+        phone: str = "13800138000",
+    ) -> int:
         from portal.accounts.models import IdentityVerification, VerificationStatus
         from portal.db import utcnow
         from portal.security.pii import id_index, phone_index
 
         with self.app.app_context():
             v = IdentityVerification(
-                user_id=user_id, real_name=real_name, id_number=id_number,
-                id_number_hash=id_index(id_number), phone=phone, phone_hash=phone_index(phone),
+                user_id=user_id,
+                real_name=real_name,
+                id_number=id_number,
+                id_number_hash=id_index(id_number),
+                phone=phone,
+                phone_hash=phone_index(phone),
                 status=VerificationStatus(status),
             )
             if status == "approved":

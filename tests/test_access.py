@@ -13,28 +13,69 @@ from tests.conftest import login, valid_id
 PUBLIC, USER, STAFF, ADMIN, OFFICER = "public", "user", "staff", "admin", "officer"
 
 ACCESS = {
-    "main.index": PUBLIC, "main.healthz": PUBLIC, "main.set_language": PUBLIC, "static": PUBLIC,
-    "communities.index": PUBLIC, "communities.show": PUBLIC, "communities.officer_photo": PUBLIC,
-    "accounts.login": PUBLIC, "accounts.register": PUBLIC, "accounts.logout": PUBLIC,
-    "accounts.forgot_password": PUBLIC, "accounts.reset_password": PUBLIC,
-    "accounts.account": USER, "accounts.verify": USER, "accounts.verify_organisation": USER,
-    "notifications.index": USER, "notifications.read_all": USER, "notifications.read_one": USER,
-    "backoffice.dashboard": STAFF, "backoffice.verifications": STAFF,
-    "backoffice.verification": STAFF, "backoffice.decide": STAFF, "backoffice.reveal": STAFF,
-    "backoffice.verification_photo": STAFF, "backoffice.decide_organisation": STAFF,
-    "backoffice.audit_log": STAFF, "backoffice.set_status": OFFICER,
-    "backoffice.profile": OFFICER, "backoffice.walk_in": OFFICER,
-    "backoffice.community_admin": ADMIN, "backoffice.community_officers": ADMIN,
-    "backoffice.outbox": ADMIN, "backoffice.calendar": ADMIN, "backoffice.delete_override": ADMIN,
-    "api.openapi": PUBLIC, "api.csrf_token": PUBLIC, "api.communities": PUBLIC,
-    "api.community": PUBLIC, "api.login": PUBLIC, "api.logout": PUBLIC, "api.register": PUBLIC,
-    "api.me": USER, "api.verification_status": USER, "api.submit_verification": USER,
-    "api.submit_organisation": USER, "api.notifications": USER, "api.mark_read": USER,
+    "main.index": PUBLIC,
+    "main.healthz": PUBLIC,
+    "main.set_language": PUBLIC,
+    "static": PUBLIC,
+    "communities.index": PUBLIC,
+    "communities.show": PUBLIC,
+    "communities.officer_photo": PUBLIC,
+    "accounts.login": PUBLIC,
+    "accounts.register": PUBLIC,
+    "accounts.logout": PUBLIC,
+    "accounts.forgot_password": PUBLIC,
+    "accounts.reset_password": PUBLIC,
+    "accounts.account": USER,
+    "accounts.verify": USER,
+    "accounts.verify_organisation": USER,
+    "notifications.index": USER,
+    "notifications.read_all": USER,
+    "notifications.read_one": USER,
+    "backoffice.dashboard": STAFF,
+    "backoffice.verifications": STAFF,
+    "backoffice.verification": STAFF,
+    "backoffice.decide": STAFF,
+    "backoffice.reveal": STAFF,
+    "backoffice.verification_photo": STAFF,
+    "backoffice.decide_organisation": STAFF,
+    "backoffice.audit_log": STAFF,
+    "backoffice.set_status": OFFICER,
+    "backoffice.profile": OFFICER,
+    "backoffice.walk_in": OFFICER,
+    "backoffice.community_admin": ADMIN,
+    "backoffice.community_officers": ADMIN,
+    "backoffice.outbox": ADMIN,
+    "backoffice.calendar": ADMIN,
+    "backoffice.delete_override": ADMIN,
+    "api.openapi": PUBLIC,
+    "api.csrf_token": PUBLIC,
+    "api.communities": PUBLIC,
+    "api.community": PUBLIC,
+    "api.login": PUBLIC,
+    "api.logout": PUBLIC,
+    "api.register": PUBLIC,
+    "api.me": USER,
+    "api.verification_status": USER,
+    "api.submit_verification": USER,
+    "api.submit_organisation": USER,
+    "api.notifications": USER,
+    "api.mark_read": USER,
 }
 
-ARGS = {"slug": "c1", "user_id": 1, "vid": 1, "oid": 1, "action": "approve", "field": "phone",
-        "note_id": 1, "community_id": 1, "override_id": 1, "token": "not-a-token", "code": "en",
-        "filename": "css/portal.css"}
+ARGS = {
+    "slug": "c1",
+    "user_id": 1,
+    "vid": 1,
+    "oid": 1,
+    "action": "approve",
+    "field": "phone",
+    "note_id": 1,
+    "community_id": 1,
+    "override_id": 1,
+    "token": "not-a-token",
+    "code": "en",
+    "filename": "css/portal.css",
+}
 
 ROLES = ["anonymous", "resident", "officer", "admin"]
 
@@ -63,11 +104,17 @@ def test_walk_every_route(app, client, make, world, role):
     for rule in app.url_map.iter_rules():
         level = ACCESS[rule.endpoint]
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        path = rule.build({k: v for k, v in ARGS.items() if k in rule.arguments}, append_unknown=False)[1]
+        path = rule.build(
+            {k: v for k, v in ARGS.items() if k in rule.arguments}, append_unknown=False
+        )[1]
         for method in methods:
             if rule.endpoint in ("accounts.logout", "api.logout"):
                 continue  # would end this walk's session; covered in test_sessions
-            resp = client.open(path, method=method, json={} if path.startswith("/api/") and method != "GET" else None)
+            resp = client.open(
+                path,
+                method=method,
+                json={} if path.startswith("/api/") and method != "GET" else None,
+            )
             status = resp.status_code
             to_login = status == 302 and "/login" in (resp.location or "")
             where = f"{role} {method} {path} -> {status}"

@@ -37,15 +37,39 @@ def test_demo_logins_work(app):
 
 def test_create_user_officer_with_community(app, world):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "--role", "officer", "--login", "new.officer@example.com",
-                                 "--name", "新警官", "--community", "天桥社区"], input="pw-123456789\npw-123456789\n")
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--role",
+            "officer",
+            "--login",
+            "new.officer@example.com",
+            "--name",
+            "新警官",
+            "--community",
+            "天桥社区",
+        ],
+        input="pw-123456789\npw-123456789\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "new.officer@example.com"))
         assert user.role == "officer" and [c.name for c in user.served_communities] == ["天桥社区"]
         assert user.officer_profile is not None
-    bad = runner.invoke(args=["create-user", "--role", "officer", "--login", "x@example.com",
-                              "--name", "x", "--community", "没有这个社区"], input="pw-123456789\npw-123456789\n")
+    bad = runner.invoke(
+        args=[
+            "create-user",
+            "--role",
+            "officer",
+            "--login",
+            "x@example.com",
+            "--name",
+            "x",
+            "--community",
+            "没有这个社区",
+        ],
+        input="pw-123456789\npw-123456789\n",
+    )
     assert bad.exit_code != 0 and "no community" in bad.output
 
 

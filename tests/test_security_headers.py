@@ -9,7 +9,9 @@ def test_headers_on_pages_api_and_errors(client):
     for path in ("/", "/login", "/api/v1/communities", "/no-such-page"):
         resp = client.get(path)
         csp = resp.headers["Content-Security-Policy"]
-        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert (
+            "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        )
         assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.headers["Referrer-Policy"] == "same-origin"
@@ -34,8 +36,9 @@ def test_forms_require_csrf(database_url, tmp_path, world):
     import re
 
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    resp = client.post("/login", data={"login": "resident@example.com", "password": PASSWORD,
-                                       "csrf_token": token})
+    resp = client.post(
+        "/login", data={"login": "resident@example.com", "password": PASSWORD, "csrf_token": token}
+    )
     assert resp.status_code == 302
     # Logout is a POST with a token too: a link from another site cannot log you out.
     assert client.post("/logout").status_code == 400

@@ -37,10 +37,14 @@ def throttle_login(view: Callable[..., Any]) -> Callable[..., Any]:
     """Apply both login limits to a view that answers 401 on a wrong password."""
     per_account = limiter.limit(
         lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-        methods=["POST"], key_func=_account_key, deduct_when=_failed,
+        methods=["POST"],
+        key_func=_account_key,
+        deduct_when=_failed,
     )
     per_address = limiter.limit(
         lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-        methods=["POST"], key_func=_address_key, deduct_when=_failed,
+        methods=["POST"],
+        key_func=_address_key,
+        deduct_when=_failed,
     )
     return per_address(per_account(view))

@@ -25,7 +25,9 @@ from portal.security.pii import EncryptedString
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Role(enum.StrEnum):
@@ -94,7 +96,9 @@ class User(UserMixin, Base):
         """True if this officer serves the community (admins serve all)."""
         if self.role == Role.ADMIN:
             return True
-        return self.role == Role.OFFICER and any(c.id == community_id for c in self.served_communities)
+        return self.role == Role.OFFICER and any(
+            c.id == community_id for c in self.served_communities
+        )
 
     def can_review_verifications_of(self, resident: User) -> bool:
         """Officers review residents of their communities (or with none); admins all."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,9 +20,9 @@ from portal.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from portal.accounts.limits import throttle_login
 from portal.communities.models import Community
 from portal.db import db
-from portal.accounts.limits import throttle_login
 from portal.extensions import limiter
 from portal.security.access import login_required
 from portal.security.uploads import UploadError, store_image
@@ -115,7 +115,10 @@ def forgot_password() -> Any:
     if form.validate_on_submit():
         svc.request_password_reset(
             form.login.data,
-            lambda token: url_for("accounts.reset_password", token=token, _external=True),
+            # Built on the configured public address, never on the request's Host header,
+            # so a forged Host cannot turn the link into someone else's site.
+            lambda token: current_app.config["BASE_URL"].rstrip("/")
+            + url_for("accounts.reset_password", token=token),
         )
         flash(_("如果该账户存在，重设密码的链接已发出，请查收邮件或短信。"), "success")
         return redirect(url_for("accounts.login"))
@@ -194,8 +197,9 @@ def verify_organisation() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            svc.submit_organisation(current_user, org_name=form.org_name.data,
-                                    credit_code=form.credit_code.data)
+            svc.submit_organisation(
+                current_user, org_name=form.org_name.data, credit_code=form.credit_code.data
+            )
         except svc.DomainError as err:
             flash(err.message, "error")
             status = 409

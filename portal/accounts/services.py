@@ -282,7 +282,9 @@ def submit_identity(
         .where(
             IdentityVerification.id_number_hash == digest,
             IdentityVerification.user_id != user.id,
-            IdentityVerification.status.in_([VerificationStatus.APPROVED, VerificationStatus.PENDING]),
+            IdentityVerification.status.in_(
+                [VerificationStatus.APPROVED, VerificationStatus.PENDING]
+            ),
         )
         .limit(1)
     )
@@ -315,8 +317,10 @@ def approve_identity(officer: User, v: IdentityVerification) -> None:
     )
     if holder is not None:
         raise DomainError(
-            _("该身份证号已属于另一个账户（%(name)s）。请先核实并撤销那边的认证，或驳回本申请。",
-              name=holder.user.display_name),
+            _(
+                "该身份证号已属于另一个账户（%(name)s）。请先核实并撤销那边的认证，或驳回本申请。",
+                name=holder.user.display_name,
+            ),
             code="conflict",
         )
     days = current_app.config["VERIFICATION_VALID_DAYS"]
@@ -331,7 +335,13 @@ def approve_identity(officer: User, v: IdentityVerification) -> None:
     except IntegrityError:
         raise DomainError(_("该身份证号已属于另一个账户。"), code="conflict") from None
     audit.record(officer, "verification.approve", subject=v.user, obj=v)
-    notify(v.user, _("实名认证已通过"), _("您的实名认证已通过审核。"), link="/account", kind="verification")
+    notify(
+        v.user,
+        _("实名认证已通过"),
+        _("您的实名认证已通过审核。"),
+        link="/account",
+        kind="verification",
+    )
 
 
 def reject_identity(officer: User, v: IdentityVerification, reason: str) -> None:
@@ -344,8 +354,13 @@ def reject_identity(officer: User, v: IdentityVerification, reason: str) -> None
     v.decision_reason = reason
     db.session.flush()
     audit.record(officer, "verification.reject", subject=v.user, obj=v, reason=reason)
-    notify(v.user, _("实名认证未通过"), _("原因：%(reason)s", reason=reason), link="/account",
-           kind="verification")
+    notify(
+        v.user,
+        _("实名认证未通过"),
+        _("原因：%(reason)s", reason=reason),
+        link="/account",
+        kind="verification",
+    )
 
 
 def revoke_identity(officer: User, v: IdentityVerification, reason: str) -> None:
@@ -358,8 +373,13 @@ def revoke_identity(officer: User, v: IdentityVerification, reason: str) -> None
     v.decided_at = utcnow()
     db.session.flush()
     audit.record(officer, "verification.revoke", subject=v.user, obj=v, reason=reason)
-    notify(v.user, _("实名认证已撤销"), _("原因：%(reason)s", reason=reason), link="/account",
-           kind="verification")
+    notify(
+        v.user,
+        _("实名认证已撤销"),
+        _("原因：%(reason)s", reason=reason),
+        link="/account",
+        kind="verification",
+    )
 
 
 def submit_organisation(user: User, *, org_name: str, credit_code: str) -> OrganisationVerification:
@@ -369,13 +389,17 @@ def submit_organisation(user: User, *, org_name: str, credit_code: str) -> Organ
     current = latest_organisation(user)
     if current and current.status == VerificationStatus.PENDING:
         raise DomainError(_("您已有一份待审核的单位认证申请。"), code="pending")
-    v = OrganisationVerification(user_id=user.id, org_name=org_name.strip(), credit_code=credit_code)
+    v = OrganisationVerification(
+        user_id=user.id, org_name=org_name.strip(), credit_code=credit_code
+    )
     db.session.add(v)
     db.session.flush()
     return v
 
 
-def decide_organisation(officer: User, v: OrganisationVerification, approve: bool, reason: str = "") -> None:
+def decide_organisation(
+    officer: User, v: OrganisationVerification, approve: bool, reason: str = ""
+) -> None:
     """Approve or reject an organisation check."""
     if not v.can_be_decided():
         raise DomainError(_("该申请已处理。"), code="decided")
@@ -390,8 +414,13 @@ def decide_organisation(officer: User, v: OrganisationVerification, approve: boo
         v.status = VerificationStatus.REJECTED
         v.decision_reason = reason
         audit.record(officer, "organisation.reject", subject=v.user, obj=v, reason=reason)
-        notify(v.user, _("用工单位认证未通过"), _("原因：%(reason)s", reason=reason), link="/account",
-               kind="verification")
+        notify(
+            v.user,
+            _("用工单位认证未通过"),
+            _("原因：%(reason)s", reason=reason),
+            link="/account",
+            kind="verification",
+        )
     db.session.flush()
 
 
@@ -435,8 +464,10 @@ def pending_identity_queue(officer: User, page: int, per_page: int = 20):
 
 def pending_organisation_queue(officer: User):
     """Pending organisation checks the officer may decide, oldest first (small list)."""
-    stmt = select(OrganisationVerification).join(User, OrganisationVerification.user_id == User.id).where(
-        OrganisationVerification.status == VerificationStatus.PENDING
+    stmt = (
+        select(OrganisationVerification)
+        .join(User, OrganisationVerification.user_id == User.id)
+        .where(OrganisationVerification.status == VerificationStatus.PENDING)
     )
     if officer.role != Role.ADMIN:
         ids = [c.id for c in officer.served_communities]
@@ -475,8 +506,13 @@ def expire_verifications() -> int:
             if result.rowcount == 1:
                 user = db.session.get(User, user_id)
                 if user is not None:
-                    notify(user, _("认证已过期"), _("请重新提交认证。"), link="/account",
-                           kind="verification")
+                    notify(
+                        user,
+                        _("认证已过期"),
+                        _("请重新提交认证。"),
+                        link="/account",
+                        kind="verification",
+                    )
                 total += 1
             db.session.commit()
     return total
@@ -510,13 +546,20 @@ def register_walk_in(
     if holder is not None:
         raise DomainError(
             _("该身份证号已属于账户“%(name)s”。", name=holder.user.display_name),
-            field="id_number", code="conflict",
+            field="id_number",
+            code="conflict",
         )
-    user = register_user(login="", password="", display_name=display_name, community=community,
-                         created_by=officer)
+    user = register_user(
+        login="", password="", display_name=display_name, community=community, created_by=officer
+    )
     v = IdentityVerification(
-        user_id=user.id, real_name=real_name.strip(), id_number=id_number, id_number_hash=digest,
-        status=VerificationStatus.APPROVED, decided_by_id=officer.id, decided_at=utcnow(),
+        user_id=user.id,
+        real_name=real_name.strip(),
+        id_number=id_number,
+        id_number_hash=digest,
+        status=VerificationStatus.APPROVED,
+        decided_by_id=officer.id,
+        decided_at=utcnow(),
         expires_at=utcnow() + dt.timedelta(days=current_app.config["VERIFICATION_VALID_DAYS"]),
     )
     db.session.add(v)

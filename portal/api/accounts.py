@@ -40,13 +40,16 @@ STATUS_SCHEMA = {
 
 
 def _me() -> Any:
-    return user_json(current_user, svc.is_verified(current_user),
-                     svc.has_verified_organisation(current_user))
+    return user_json(
+        current_user, svc.is_verified(current_user), svc.has_verified_organisation(current_user)
+    )
 
 
 @bp.route("/session", methods=["POST"])
 @throttle_login
-@operation("accounts", "Log in (phone or e-mail and password)", form=LoginForm, response=USER_SCHEMA)
+@operation(
+    "accounts", "Log in (phone or e-mail and password)", form=LoginForm, response=USER_SCHEMA
+)
 def login() -> Any:
     """Start a session; wrong credentials answer 401 and count against the limits."""
     form, err = validated(LoginForm)
@@ -68,8 +71,9 @@ def logout() -> Any:
 
 
 @bp.route("/users", methods=["POST"])
-@operation("accounts", "Register a resident account", form=RegisterForm, response=USER_SCHEMA,
-           status=201)
+@operation(
+    "accounts", "Register a resident account", form=RegisterForm, response=USER_SCHEMA, status=201
+)
 def register() -> Any:
     """Create an account and log it in."""
 
@@ -83,8 +87,12 @@ def register() -> Any:
     if community is None:
         return error(422, "invalid", _("请选择社区。"), {"community_id": [_("请选择社区。")]})
     try:
-        user = svc.register_user(login=form.login.data, password=form.password.data,
-                                 display_name=form.display_name.data, community=community)
+        user = svc.register_user(
+            login=form.login.data,
+            password=form.password.data,
+            display_name=form.display_name.data,
+            community=community,
+        )
     except svc.DomainError as exc:
         return error(409, exc.code, exc.message, {exc.field: [exc.message]} if exc.field else None)
     svc.start_session(user)
@@ -106,24 +114,36 @@ def verification_status() -> Any:
     """The latest identity and organisation verifications, masked."""
     ident = svc.latest_identity(current_user)
     org = svc.latest_organisation(current_user)
-    return jsonify(identity=verification_json(ident) if ident else None,
-                   organisation=organisation_json(org) if org else None,
-                   verified=svc.is_verified(current_user))
+    return jsonify(
+        identity=verification_json(ident) if ident else None,
+        organisation=organisation_json(org) if org else None,
+        verified=svc.is_verified(current_user),
+    )
 
 
 @bp.route("/verification", methods=["POST"])
 @login_required
-@operation("accounts", "Submit identity verification (photo only through the page)",
-           form=IdentityForm, response=VERIFICATION_SCHEMA, auth="any", status=201)
+@operation(
+    "accounts",
+    "Submit identity verification (photo only through the page)",
+    form=IdentityForm,
+    response=VERIFICATION_SCHEMA,
+    auth="any",
+    status=201,
+)
 def submit_verification() -> Any:
     """File real name, ID number and phone for an officer to check."""
     form, err = validated(IdentityForm)
     if err:
         return err
     try:
-        v = svc.submit_identity(current_user, real_name=form.real_name.data,
-                                id_number=form.id_number.data, phone=form.phone.data,
-                                photo_filename=None)
+        v = svc.submit_identity(
+            current_user,
+            real_name=form.real_name.data,
+            id_number=form.id_number.data,
+            phone=form.phone.data,
+            photo_filename=None,
+        )
     except svc.DomainError as exc:
         return error(409, exc.code, exc.message)
     return jsonify(verification_json(v)), 201
@@ -131,16 +151,23 @@ def submit_verification() -> Any:
 
 @bp.route("/verification/organisation", methods=["POST"])
 @login_required
-@operation("accounts", "Submit an organisation for verification", form=OrganisationForm,
-           response=ORGANISATION_SCHEMA, auth="any", status=201)
+@operation(
+    "accounts",
+    "Submit an organisation for verification",
+    form=OrganisationForm,
+    response=ORGANISATION_SCHEMA,
+    auth="any",
+    status=201,
+)
 def submit_organisation() -> Any:
     """File an organisation name and unified social credit code."""
     form, err = validated(OrganisationForm)
     if err:
         return err
     try:
-        v = svc.submit_organisation(current_user, org_name=form.org_name.data,
-                                    credit_code=form.credit_code.data)
+        v = svc.submit_organisation(
+            current_user, org_name=form.org_name.data, credit_code=form.credit_code.data
+        )
     except svc.DomainError as exc:
         return error(409, exc.code, exc.message)
     return jsonify(organisation_json(v)), 201

@@ -20,9 +20,7 @@ def error(status: int, code: str, message: str, fields: dict[str, Any] | None = 
     return resp
 
 
-def validated(
-    form_cls: type[PortalForm], prepare: Any = None
-) -> tuple[PortalForm | None, Any]:
+def validated(form_cls: type[PortalForm], prepare: Any = None) -> tuple[PortalForm | None, Any]:
     """Validate the JSON body with the page's form; (form, None) or (None, error response)."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):

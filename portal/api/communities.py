@@ -15,9 +15,15 @@ from portal.communities import services as svc
 
 
 @bp.route("/communities")
-@operation("communities", "Communities with their officers and whereabouts",
-           response={"type": "object", "properties": {
-               "items": {"type": "array", "items": COMMUNITY_SCHEMA}}, "required": ["items"]})
+@operation(
+    "communities",
+    "Communities with their officers and whereabouts",
+    response={
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": COMMUNITY_SCHEMA}},
+        "required": ["items"],
+    },
+)
 def communities() -> Any:
     """Every community and its officers."""
     return jsonify(items=[community_json(c) for c in svc.all_communities()])

@@ -18,9 +18,15 @@ def openapi() -> Any:
 
 
 @bp.route("/csrf")
-@operation("accounts", "A CSRF token for writes (send it as X-CSRFToken)",
-           response={"type": "object", "properties": {"csrf_token": {"type": "string"}},
-                     "required": ["csrf_token"]})
+@operation(
+    "accounts",
+    "A CSRF token for writes (send it as X-CSRFToken)",
+    response={
+        "type": "object",
+        "properties": {"csrf_token": {"type": "string"}},
+        "required": ["csrf_token"],
+    },
+)
 def csrf_token() -> Any:
     """Writes need this token in the X-CSRFToken header."""
     return jsonify(csrf_token=generate_csrf())

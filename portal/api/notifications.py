@@ -13,15 +13,29 @@ from portal.notifications import services as svc
 from portal.security.access import login_required
 from portal.templating import page_arg
 
-NOTE = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "kind": {"type": "string"}, "title": {"type": "string"},
-    "body": {"type": "string"}, "link": {"type": ["string", "null"]},
-    "created_at": {"type": "string"}, "read": {"type": "boolean"}},
-    "required": ["id", "kind", "title", "body", "link", "created_at", "read"]}
-PAGE = {"type": "object", "properties": {
-    "items": {"type": "array", "items": NOTE}, "total": {"type": "integer"},
-    "unread": {"type": "integer"}, "page": {"type": "integer"}},
-    "required": ["items", "total", "unread", "page"]}
+NOTE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "kind": {"type": "string"},
+        "title": {"type": "string"},
+        "body": {"type": "string"},
+        "link": {"type": ["string", "null"]},
+        "created_at": {"type": "string"},
+        "read": {"type": "boolean"},
+    },
+    "required": ["id", "kind", "title", "body", "link", "created_at", "read"],
+}
+PAGE = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": NOTE},
+        "total": {"type": "integer"},
+        "unread": {"type": "integer"},
+        "page": {"type": "integer"},
+    },
+    "required": ["items", "total", "unread", "page"],
+}
 
 
 @bp.route("/notifications")
@@ -32,17 +46,36 @@ def notifications() -> Any:
     page = page_arg()
     rows, total = svc.notifications_for(current_user, page)
     return jsonify(
-        items=[{"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "link": n.link,
-                "created_at": n.created_at.isoformat(), "read": n.read_at is not None} for n in rows],
-        total=total, unread=svc.unread_count(current_user), page=page,
+        items=[
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "title": n.title,
+                "body": n.body,
+                "link": n.link,
+                "created_at": n.created_at.isoformat(),
+                "read": n.read_at is not None,
+            }
+            for n in rows
+        ],
+        total=total,
+        unread=svc.unread_count(current_user),
+        page=page,
     )
 
 
 @bp.route("/notifications/read", methods=["POST"])
 @login_required
-@operation("notifications", "Mark one notification read ({\"id\": n}) or all ({})",
-           response={"type": "object", "properties": {"changed": {"type": "integer"}},
-                     "required": ["changed"]}, auth="any")
+@operation(
+    "notifications",
+    'Mark one notification read ({"id": n}) or all ({})',
+    response={
+        "type": "object",
+        "properties": {"changed": {"type": "integer"}},
+        "required": ["changed"],
+    },
+    auth="any",
+)
 def mark_read() -> Any:
     """Mark read; an id that is not the user's changes nothing."""
     payload = request.get_json(silent=True)

@@ -16,21 +16,61 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     return {"type": "object", "properties": props, "required": required or list(props)}
 
 
-S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+S, INT, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 NS = {"type": ["string", "null"]}
 
-OFFICER_SCHEMA = _obj({"id": I, "name": S, "title": S, "status": S, "status_label": S,
-                       "on_duty": B, "office_hours": S, "contact": S, "photo_url": NS})
-COMMUNITY_SCHEMA = _obj({"id": I, "name": S, "slug": S, "district": S, "office_address": S,
-                         "office_phone": S, "officers": {"type": "array", "items": OFFICER_SCHEMA}})
-VERIFICATION_SCHEMA = _obj({"id": I, "status": S, "status_label": S, "real_name": S,
-                            "id_number": S, "phone": S, "reason": NS, "expires_at": NS,
-                            "created_at": S})
-ORGANISATION_SCHEMA = _obj({"id": I, "status": S, "org_name": S, "credit_code": S,
-                            "reason": NS, "expires_at": NS})
-USER_SCHEMA = _obj({"id": I, "display_name": S, "role": S, "email": NS, "phone": NS,
-                    "community_id": {"type": ["integer", "null"]}, "verified": B,
-                    "verified_organisation": B})
+OFFICER_SCHEMA = _obj(
+    {
+        "id": INT,
+        "name": S,
+        "title": S,
+        "status": S,
+        "status_label": S,
+        "on_duty": B,
+        "office_hours": S,
+        "contact": S,
+        "photo_url": NS,
+    }
+)
+COMMUNITY_SCHEMA = _obj(
+    {
+        "id": INT,
+        "name": S,
+        "slug": S,
+        "district": S,
+        "office_address": S,
+        "office_phone": S,
+        "officers": {"type": "array", "items": OFFICER_SCHEMA},
+    }
+)
+VERIFICATION_SCHEMA = _obj(
+    {
+        "id": INT,
+        "status": S,
+        "status_label": S,
+        "real_name": S,
+        "id_number": S,
+        "phone": S,
+        "reason": NS,
+        "expires_at": NS,
+        "created_at": S,
+    }
+)
+ORGANISATION_SCHEMA = _obj(
+    {"id": INT, "status": S, "org_name": S, "credit_code": S, "reason": NS, "expires_at": NS}
+)
+USER_SCHEMA = _obj(
+    {
+        "id": INT,
+        "display_name": S,
+        "role": S,
+        "email": NS,
+        "phone": NS,
+        "community_id": {"type": ["integer", "null"]},
+        "verified": B,
+        "verified_organisation": B,
+    }
+)
 
 
 def officer_json(user: User) -> dict[str, Any]:
@@ -52,8 +92,12 @@ def officer_json(user: User) -> dict[str, Any]:
 def community_json(c: Community) -> dict[str, Any]:
     """A community with its officers and their whereabouts."""
     return {
-        "id": c.id, "name": c.name, "slug": c.slug, "district": c.district,
-        "office_address": c.office_address, "office_phone": c.office_phone,
+        "id": c.id,
+        "name": c.name,
+        "slug": c.slug,
+        "district": c.district,
+        "office_address": c.office_address,
+        "office_phone": c.office_phone,
         "officers": [officer_json(o) for o in c.officers],
     }
 
@@ -65,25 +109,39 @@ def _iso(value: Any) -> str | None:
 def verification_json(v: IdentityVerification) -> dict[str, Any]:
     """A verification, masked."""
     return {
-        "id": v.id, "status": v.status.value, "status_label": v.status.label,
-        "real_name": mask_name(v.real_name), "id_number": mask_id(v.id_number),
-        "phone": mask_phone(v.phone), "reason": v.decision_reason,
-        "expires_at": _iso(v.expires_at), "created_at": _iso(v.created_at) or "",
+        "id": v.id,
+        "status": v.status.value,
+        "status_label": v.status.label,
+        "real_name": mask_name(v.real_name),
+        "id_number": mask_id(v.id_number),
+        "phone": mask_phone(v.phone),
+        "reason": v.decision_reason,
+        "expires_at": _iso(v.expires_at),
+        "created_at": _iso(v.created_at) or "",
     }
 
 
 def organisation_json(v: OrganisationVerification) -> dict[str, Any]:
     """An organisation check."""
-    return {"id": v.id, "status": v.status.value, "org_name": v.org_name,
-            "credit_code": v.credit_code, "reason": v.decision_reason,
-            "expires_at": _iso(v.expires_at)}
+    return {
+        "id": v.id,
+        "status": v.status.value,
+        "org_name": v.org_name,
+        "credit_code": v.credit_code,
+        "reason": v.decision_reason,
+        "expires_at": _iso(v.expires_at),
+    }
 
 
 def user_json(user: User, verified: bool, verified_org: bool) -> dict[str, Any]:
     """The current user, masked."""
     return {
-        "id": user.id, "display_name": user.display_name, "role": user.role.value,
-        "email": user.email, "phone": mask_phone(user.phone) or None,
-        "community_id": user.community_id, "verified": verified,
+        "id": user.id,
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "email": user.email,
+        "phone": mask_phone(user.phone) or None,
+        "community_id": user.community_id,
+        "verified": verified,
         "verified_organisation": verified_org,
     }

@@ -25,8 +25,11 @@ ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                           "fields": {"type": "object"}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object"},
+            },
         }
     },
 }
@@ -45,8 +48,12 @@ def operation(
 
     def decorator(view: F) -> F:
         view.openapi = {  # type: ignore[attr-defined]
-            "tag": tag, "summary": summary, "form": form, "response": response or {},
-            "auth": auth, "status": status,
+            "tag": tag,
+            "summary": summary,
+            "form": form,
+            "response": response or {},
+            "auth": auth,
+            "status": status,
         }
         return view
 
@@ -59,7 +66,11 @@ def form_schema(form_cls: type[Form]) -> dict[str, Any]:
     required: list[str] = []
     for name, unbound in form_cls.__dict__.items():
         field_cls = getattr(unbound, "field_class", None)
-        if field_cls is None or name == "csrf_token" or issubclass(field_cls, (FileField, HiddenField)):
+        if (
+            field_cls is None
+            or name == "csrf_token"
+            or issubclass(field_cls, (FileField, HiddenField))
+        ):
             continue
         kwargs = unbound.kwargs
         validators = kwargs.get("validators") or []
@@ -100,8 +111,14 @@ def form_schema(form_cls: type[Form]) -> dict[str, Any]:
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
-        params.append({"name": name, "in": "path", "required": True,
-                       "schema": {"type": "integer" if conv == "int" else "string"}})
+        params.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer" if conv == "int" else "string"},
+            }
+        )
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
 
 
@@ -130,7 +147,9 @@ def build_document(app: Flask) -> dict[str, Any]:
                     },
                     "default": {
                         "description": "Error",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
                     },
                 },
             }
@@ -146,9 +165,13 @@ def build_document(app: Flask) -> dict[str, Any]:
                 op["x-roles"] = meta["auth"]
             if method != "GET":
                 op.setdefault("parameters", []).append(
-                    {"name": "X-CSRFToken", "in": "header", "required": True,
-                     "schema": {"type": "string"},
-                     "description": "The token from GET /api/v1/csrf"}
+                    {
+                        "name": "X-CSRFToken",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "The token from GET /api/v1/csrf",
+                    }
                 )
             paths.setdefault(path, {})[method.lower()] = op
     return {

@@ -15,8 +15,9 @@ from portal.security.idnumbers import ResidentId
 class StatusForm(PortalForm):
     """One click on the whereabouts board."""
 
-    status = SelectField(_l("去向"), choices=[(s.value, s.value) for s in OfficerStatus],
-                         validators=[DataRequired()])
+    status = SelectField(
+        _l("去向"), choices=[(s.value, s.value) for s in OfficerStatus], validators=[DataRequired()]
+    )
 
 
 class AuditFilterForm(PortalForm):
@@ -37,28 +38,51 @@ class CalendarOverrideForm(PortalForm):
 
     day = DateField(_l("日期"), validators=[DataRequired(message=_l("请选择日期。"))])
     is_workday = BooleanField(_l("这一天上班"))
-    note = StringField(_l("说明"), validators=[Optional(), Length(max=100, message=_l("说明最多 100 字。"))])
+    note = StringField(
+        _l("说明"), validators=[Optional(), Length(max=100, message=_l("说明最多 100 字。"))]
+    )
 
 
 class ProfileForm(PortalForm):
     """What residents see of the officer on the community page."""
 
-    title = StringField(_l("职务"), validators=[DataRequired(message=_l("请输入职务。")),
-                                              Length(max=40, message=_l("最多 40 字。"))])
-    office_hours = StringField(_l("接待时间"), validators=[Optional(), Length(max=200, message=_l("最多 200 字。"))])
-    contact = StringField(_l("联系方式"), validators=[Optional(), Length(max=200, message=_l("最多 200 字。"))])
-    bio = TextAreaField(_l("简介"), validators=[Optional(), Length(max=2000, message=_l("最多 2000 字。"))])
+    title = StringField(
+        _l("职务"),
+        validators=[
+            DataRequired(message=_l("请输入职务。")),
+            Length(max=40, message=_l("最多 40 字。")),
+        ],
+    )
+    office_hours = StringField(
+        _l("接待时间"), validators=[Optional(), Length(max=200, message=_l("最多 200 字。"))]
+    )
+    contact = StringField(
+        _l("联系方式"), validators=[Optional(), Length(max=200, message=_l("最多 200 字。"))]
+    )
+    bio = TextAreaField(
+        _l("简介"), validators=[Optional(), Length(max=2000, message=_l("最多 2000 字。"))]
+    )
     photo = FileField(_l("照片（JPEG 或 PNG，不超过 5 MB）"))
 
 
 class CommunityForm(PortalForm):
     """An admin adds a community."""
 
-    name = StringField(_l("社区名称"), validators=[DataRequired(message=_l("请输入社区名称。")),
-                                                Length(max=60, message=_l("最多 60 字。"))])
-    slug = StringField(_l("网址名（英文字母、数字和连字符）"), validators=[
-        DataRequired(message=_l("请输入网址名。")), Length(max=60),
-        Regexp(r"^[a-zA-Z0-9-]+$", message=_l("只能包含英文字母、数字和连字符。"))])
+    name = StringField(
+        _l("社区名称"),
+        validators=[
+            DataRequired(message=_l("请输入社区名称。")),
+            Length(max=60, message=_l("最多 60 字。")),
+        ],
+    )
+    slug = StringField(
+        _l("网址名（英文字母、数字和连字符）"),
+        validators=[
+            DataRequired(message=_l("请输入网址名。")),
+            Length(max=60),
+            Regexp(r"^[a-zA-Z0-9-]+$", message=_l("只能包含英文字母、数字和连字符。")),
+        ],
+    )
     district = StringField(_l("所属区域"), validators=[Optional(), Length(max=60)])
     office_address = StringField(_l("警务室地址"), validators=[Optional(), Length(max=200)])
     office_phone = StringField(_l("警务室电话"), validators=[Optional(), Length(max=30)])
@@ -68,13 +92,32 @@ class CommunityForm(PortalForm):
 class WalkInForm(PortalForm):
     """An officer registers a resident who came to the office with no phone or e-mail."""
 
-    display_name = StringField(_l("称呼"), validators=[DataRequired(message=_l("请输入称呼。")),
-                                                     Length(max=40, message=_l("称呼最多 40 个字。"))])
-    real_name = StringField(_l("真实姓名"), validators=[
-        DataRequired(message=_l("请输入真实姓名。")), Length(min=2, max=40, message=_l("姓名为 2 到 40 个字。"))])
-    id_number = StringField(_l("居民身份证号码"), validators=[
-        DataRequired(message=_l("请输入身份证号码。")),
-        Length(max=18, min=18, message=_l("身份证号码应为 18 位。")), ResidentId()])
-    community_id = SelectField(_l("所在社区"), coerce=int, validators=[DataRequired(message=_l("请选择社区。"))])
-    checked = BooleanField(_l("我已当面核对本人和身份证原件"),
-                           validators=[DataRequired(message=_l("请当面核对后勾选。"))])
+    display_name = StringField(
+        _l("称呼"),
+        validators=[
+            DataRequired(message=_l("请输入称呼。")),
+            Length(max=40, message=_l("称呼最多 40 个字。")),
+        ],
+    )
+    real_name = StringField(
+        _l("真实姓名"),
+        validators=[
+            DataRequired(message=_l("请输入真实姓名。")),
+            Length(min=2, max=40, message=_l("姓名为 2 到 40 个字。")),
+        ],
+    )
+    id_number = StringField(
+        _l("居民身份证号码"),
+        validators=[
+            DataRequired(message=_l("请输入身份证号码。")),
+            Length(max=18, min=18, message=_l("身份证号码应为 18 位。")),
+            ResidentId(),
+        ],
+    )
+    community_id = SelectField(
+        _l("所在社区"), coerce=int, validators=[DataRequired(message=_l("请选择社区。"))]
+    )
+    checked = BooleanField(
+        _l("我已当面核对本人和身份证原件"),
+        validators=[DataRequired(message=_l("请当面核对后勾选。"))],
+    )

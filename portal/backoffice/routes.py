@@ -7,11 +7,14 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.accounts import services as accounts
 from portal.accounts.forms import DecisionForm
-from portal.accounts.models import IdentityVerification, OrganisationVerification, VerificationStatus
+from portal.accounts.models import (
+    IdentityVerification,
+    OrganisationVerification,
+    VerificationStatus,
+)
 from portal.backoffice import bp
 from portal.backoffice import services as svc
 from portal.backoffice.forms import AuditFilterForm, CalendarOverrideForm, StatusForm
@@ -75,7 +78,9 @@ def verifications() -> Any:
     return render_template(
         "backoffice/verifications.html",
         page=Page(rows, total, page, 20),
-        organisations=accounts.pending_organisation_queue(current_user) if status == "pending" else [],
+        organisations=accounts.pending_organisation_queue(current_user)
+        if status == "pending"
+        else [],
         status=status,
         statuses=list(VerificationStatus),
     )
@@ -98,8 +103,9 @@ def reveal(vid: int, field: str) -> Any:
         value = accounts.reveal(current_user, v, field)
     except accounts.DomainError:
         abort(404)
-    return render_template("backoffice/verification.html", v=v, form=DecisionForm(),
-                           revealed={field: value})
+    return render_template(
+        "backoffice/verification.html", v=v, form=DecisionForm(), revealed={field: value}
+    )
 
 
 @bp.route("/verifications/<int:vid>/photo")
@@ -144,8 +150,12 @@ def decide(vid: int, action: str) -> Any:
     except accounts.DomainError as err:
         flash(err.message, "error")
         return render_template("backoffice/verification.html", v=v, form=form, revealed={}), 409
-    flash({"approve": _("已通过认证。"), "reject": _("已驳回。"), "revoke": _("已撤销认证。")}[action],
-          "success")
+    flash(
+        {"approve": _("已通过认证。"), "reject": _("已驳回。"), "revoke": _("已撤销认证。")}[
+            action
+        ],
+        "success",
+    )
     return redirect(url_for("backoffice.verifications"))
 
 
@@ -193,8 +203,12 @@ def audit_log() -> Any:
         since=form.since.data if not form.since.errors else None,
         until=form.until.data if not form.until.errors else None,
     )
-    return render_template("backoffice/audit.html", form=form, page=Page(rows, total, page, 50),
-                           actions=svc.audit_actions())
+    return render_template(
+        "backoffice/audit.html",
+        form=form,
+        page=Page(rows, total, page, 50),
+        actions=svc.audit_actions(),
+    )
 
 
 @bp.route("/outbox")
@@ -215,13 +229,19 @@ def calendar() -> Any:
     form = CalendarOverrideForm()
     status = 200
     if form.validate_on_submit():
-        station.set_override(current_user, form.day.data, form.is_workday.data, form.note.data or "")
+        station.set_override(
+            current_user, form.day.data, form.is_workday.data, form.note.data or ""
+        )
         flash(_("已保存。"), "success")
         return redirect(url_for("backoffice.calendar"))
     if request.method == "POST":
         status = 422
-    return render_template("backoffice/calendar.html", form=form, overrides=station.overrides(),
-                           hours=station.office_hours_table()), status
+    return render_template(
+        "backoffice/calendar.html",
+        form=form,
+        overrides=station.overrides(),
+        hours=station.office_hours_table(),
+    ), status
 
 
 @bp.route("/calendar/<int:override_id>/delete", methods=["POST"])
@@ -252,15 +272,23 @@ def profile() -> Any:
     if form.validate_on_submit():
         try:
             upload = form.photo.data
-            photo = (store_image(upload, "officer_photos", max_side=512)
-                     if upload and getattr(upload, "filename", "") else None)
+            photo = (
+                store_image(upload, "officer_photos", max_side=512)
+                if upload and getattr(upload, "filename", "")
+                else None
+            )
         except UploadError as err:
             form.photo.errors = [*form.photo.errors, str(err)]
             status = 422
         else:
-            communities.update_profile(prof, title=form.title.data, office_hours=form.office_hours.data or "",
-                                       contact=form.contact.data or "", bio=form.bio.data or "",
-                                       photo_filename=photo)
+            communities.update_profile(
+                prof,
+                title=form.title.data,
+                office_hours=form.office_hours.data or "",
+                contact=form.contact.data or "",
+                bio=form.bio.data or "",
+                photo_filename=photo,
+            )
             flash(_("资料已保存。"), "success")
             return redirect(url_for("backoffice.profile"))
     elif request.method == "POST":
@@ -277,22 +305,33 @@ def walk_in() -> Any:
     from portal.communities.models import Community
 
     form = WalkInForm()
-    form.community_id.choices = [c for c in community_choices()
-                                 if c[0] == 0 or current_user.serves(c[0])]
+    form.community_id.choices = [
+        c for c in community_choices() if c[0] == 0 or current_user.serves(c[0])
+    ]
     status = 200
     if form.validate_on_submit():
         community = db.session.get(Community, form.community_id.data)
         try:
             require(community is not None and current_user.serves(community.id))
             user = accounts.register_walk_in(
-                current_user, display_name=form.display_name.data, community=community,
-                real_name=form.real_name.data, id_number=form.id_number.data)
+                current_user,
+                display_name=form.display_name.data,
+                community=community,
+                real_name=form.real_name.data,
+                id_number=form.id_number.data,
+            )
         except accounts.DomainError as err:
             form.id_number.errors = [*form.id_number.errors, err.message]
             status = 409
         else:
-            flash(_("已为 %(name)s 登记并完成实名认证（账户编号 %(id)s）。", name=user.display_name, id=user.id),
-                  "success")
+            flash(
+                _(
+                    "已为 %(name)s 登记并完成实名认证（账户编号 %(id)s）。",
+                    name=user.display_name,
+                    id=user.id,
+                ),
+                "success",
+            )
             return redirect(url_for("backoffice.dashboard"))
     elif request.method == "POST":
         status = 422
@@ -310,9 +349,14 @@ def community_admin() -> Any:
     if form.validate_on_submit():
         try:
             communities.create_community(
-                current_user, name=form.name.data, slug=form.slug.data, district=form.district.data or "",
-                office_address=form.office_address.data or "", office_phone=form.office_phone.data or "",
-                description=form.description.data or "")
+                current_user,
+                name=form.name.data,
+                slug=form.slug.data,
+                district=form.district.data or "",
+                office_address=form.office_address.data or "",
+                office_phone=form.office_phone.data or "",
+                description=form.description.data or "",
+            )
         except accounts.DomainError as err:
             getattr(form, err.field or "name").errors = [err.message]
             status = 409
@@ -321,9 +365,12 @@ def community_admin() -> Any:
             return redirect(url_for("backoffice.community_admin"))
     elif request.method == "POST":
         status = 422
-    return render_template("backoffice/communities.html", form=form,
-                           communities=communities.all_communities(),
-                           officers=communities.all_officers()), status
+    return render_template(
+        "backoffice/communities.html",
+        form=form,
+        communities=communities.all_communities(),
+        officers=communities.all_officers(),
+    ), status
 
 
 @bp.route("/communities/<int:community_id>/officers", methods=["POST"])

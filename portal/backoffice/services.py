@@ -28,8 +28,10 @@ def verification_panel(officer: User) -> Panel:
         count=total + len(orgs),
         link=url_for("backoffice.verifications"),
         rows=[
-            (mask_name(v.real_name) + (" ⚠ " + _("身份证号冲突") if v.conflict_user_id else ""),
-             url_for("backoffice.verification", vid=v.id))
+            (
+                mask_name(v.real_name) + (" ⚠ " + _("身份证号冲突") if v.conflict_user_id else ""),
+                url_for("backoffice.verification", vid=v.id),
+            )
             for v in rows
         ],
         empty_text=_("没有待审核的认证。"),
@@ -50,9 +52,11 @@ def audit_page(
     """A filtered page of the audit log with the actor's and subject's names."""
     actor_user = aliased(User)
     subject_user = aliased(User)
-    stmt = select(AuditEntry, actor_user.display_name, subject_user.display_name).outerjoin(
-        actor_user, AuditEntry.actor_id == actor_user.id
-    ).outerjoin(subject_user, AuditEntry.subject_user_id == subject_user.id)
+    stmt = (
+        select(AuditEntry, actor_user.display_name, subject_user.display_name)
+        .outerjoin(actor_user, AuditEntry.actor_id == actor_user.id)
+        .outerjoin(subject_user, AuditEntry.subject_user_id == subject_user.id)
+    )
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     if actor:
@@ -63,7 +67,8 @@ def audit_page(
         stmt = stmt.where(AuditEntry.created_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
     if until:
         stmt = stmt.where(
-            AuditEntry.created_at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+            AuditEntry.created_at
+            < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
         )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.execute(
@@ -74,4 +79,6 @@ def audit_page(
 
 def audit_actions() -> list[str]:
     """Distinct action names, for the filter."""
-    return list(db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+    return list(
+        db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
+    )

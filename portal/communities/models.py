@@ -80,11 +80,18 @@ class OfficerProfile(Base):
 
     __tablename__ = "officer_profiles"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     title: Mapped[str] = mapped_column(String(40), default="社区民警")
     photo_filename: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[OfficerStatus] = mapped_column(
-        Enum(OfficerStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            OfficerStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=OfficerStatus.OFF_DUTY,
     )
     status_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

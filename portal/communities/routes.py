@@ -33,7 +33,11 @@ def officer_photo(user_id: int) -> Any:
     from portal.communities.models import OfficerProfile
 
     profile = db.session.get(OfficerProfile, user_id)
-    path = stored_path("officer_photos", profile.photo_filename) if profile and profile.photo_filename else None
+    path = (
+        stored_path("officer_photos", profile.photo_filename)
+        if profile and profile.photo_filename
+        else None
+    )
     if path is None:
         abort(404)
     return send_file(path, max_age=3600)

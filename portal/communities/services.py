@@ -66,8 +66,16 @@ def update_profile(
     db.session.flush()
 
 
-def create_community(admin: object, *, name: str, slug: str, district: str, office_address: str,
-                     office_phone: str, description: str) -> Community:
+def create_community(
+    admin: object,
+    *,
+    name: str,
+    slug: str,
+    district: str,
+    office_address: str,
+    office_phone: str,
+    description: str,
+) -> Community:
     """Add a community; names and slugs are unique."""
     from flask_babel import gettext as _
 
@@ -78,9 +86,14 @@ def create_community(admin: object, *, name: str, slug: str, district: str, offi
         raise DomainError(_("已有同名社区。"), field="name")
     if db.session.scalar(select(Community.id).where(Community.slug == slug.strip().lower())):
         raise DomainError(_("该网址名已被使用。"), field="slug")
-    c = Community(name=name.strip(), slug=slug.strip().lower(), district=district.strip(),
-                  office_address=office_address.strip(), office_phone=office_phone.strip(),
-                  description=description.strip())
+    c = Community(
+        name=name.strip(),
+        slug=slug.strip().lower(),
+        district=district.strip(),
+        office_address=office_address.strip(),
+        office_phone=office_phone.strip(),
+        description=description.strip(),
+    )
     db.session.add(c)
     db.session.flush()
     audit.record(admin, "community.create", obj=c, name=c.name)  # type: ignore[arg-type]
@@ -92,16 +105,25 @@ def set_officers(admin: object, community: Community, officer_ids: list[int]) ->
     from portal.accounts.models import Role, User
     from portal.security import audit
 
-    officers = list(db.session.scalars(
-        select(User).where(User.id.in_(officer_ids), User.role == Role.OFFICER)))
+    officers = list(
+        db.session.scalars(select(User).where(User.id.in_(officer_ids), User.role == Role.OFFICER))
+    )
     community.officers = officers
     db.session.flush()
-    audit.record(admin, "community.officers", obj=community,  # type: ignore[arg-type]
-                 officers=[o.id for o in officers])
+    audit.record(
+        admin,
+        "community.officers",
+        obj=community,  # type: ignore[arg-type]
+        officers=[o.id for o in officers],
+    )
 
 
 def all_officers() -> list:
     """Every officer account, for the admin's choices."""
     from portal.accounts.models import Role, User
 
-    return list(db.session.scalars(select(User).where(User.role == Role.OFFICER).order_by(User.display_name)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == Role.OFFICER).order_by(User.display_name)
+        )
+    )

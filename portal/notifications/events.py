@@ -21,5 +21,9 @@ NAMESPACE = "/notifications"
 def on_connect(auth: object = None) -> None:
     """Join the user's own room and send the current count."""
     join_room(user_room(current_user.id))
-    socketio.emit("unread", {"count": unread_count(current_user)}, to=user_room(current_user.id),
-                  namespace=NAMESPACE)
+    socketio.emit(
+        "unread",
+        {"count": unread_count(current_user)},
+        to=user_room(current_user.id),
+        namespace=NAMESPACE,
+    )

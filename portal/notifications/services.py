@@ -51,13 +51,19 @@ def _publish_after_commit(user_id: int) -> None:
     from portal.realtime import publish_after_commit, user_room
 
     # The count includes the new (flushed) notification; no SQL is needed after commit.
-    publish_after_commit("unread", {"count": unread_count_by_id(user_id)},
-                         room=user_room(user_id), namespace="/notifications")
+    publish_after_commit(
+        "unread",
+        {"count": unread_count_by_id(user_id)},
+        room=user_room(user_id),
+        namespace="/notifications",
+    )
 
 
 def unread_count_by_id(user_id: int) -> int:
     """The bell count of a user by id."""
-    stmt = select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    stmt = select(func.count()).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
     return db.session.scalar(stmt) or 0
 
 
@@ -88,10 +94,15 @@ def notifications_for(user: User, page: int, per_page: int = 20) -> tuple[list[N
 
 def mark_read(user: User, note_id: int | None = None) -> int:
     """Mark one (or all) of a user's notifications read; returns how many changed."""
-    stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    stmt = update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
     if note_id is not None:
         stmt = stmt.where(Notification.id == note_id)
-    return db.session.execute(stmt.values(read_at=utcnow())).rowcount or 0
+    changed = db.session.execute(stmt.values(read_at=utcnow())).rowcount or 0
+    if changed:
+        _publish_after_commit(user.id)  # the other open tabs update their bell too
+    return changed
 
 
 def _claim(msg_id: int) -> bool:
@@ -103,7 +114,8 @@ def _claim(msg_id: int) -> bool:
             OutboxMessage.id == msg_id,
             or_(
                 OutboxMessage.status == "queued",
-                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+                (OutboxMessage.status == "sending")
+                & (OutboxMessage.claimed_at < now - STALE_CLAIM),
             ),
         )
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
@@ -171,6 +183,9 @@ def outbox_page(page: int, per_page: int = 30) -> tuple[list[OutboxMessage], int
     """The dev outbox, newest first, for admins."""
     total = db.session.scalar(select(func.count(OutboxMessage.id))) or 0
     rows = db.session.scalars(
-        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        select(OutboxMessage)
+        .order_by(OutboxMessage.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return list(rows), total

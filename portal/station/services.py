@@ -56,7 +56,9 @@ def delete_override(admin: User, override_id: int) -> None:
 
 def office_hours_table() -> dict[int, list[tuple[dt.time, dt.time]]]:
     """Office hours per weekday (0 = Monday), the defaults when none are stored."""
-    rows = db.session.scalars(select(OfficeHours).order_by(OfficeHours.weekday, OfficeHours.opens_at))
+    rows = db.session.scalars(
+        select(OfficeHours).order_by(OfficeHours.weekday, OfficeHours.opens_at)
+    )
     table: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for row in rows:
         table.setdefault(row.weekday, []).append((row.opens_at, row.closes_at))
@@ -69,5 +71,7 @@ def upcoming_days(n: int = 14) -> list[tuple[dt.date, bool]]:
     """The next ``n`` days and whether the station works on each (for the admin page)."""
     cal = get_calendar()
     today = dt.date.today()
-    return [(today + dt.timedelta(days=i), cal.is_working_day(today + dt.timedelta(days=i)))
-            for i in range(n)]
+    return [
+        (today + dt.timedelta(days=i), cal.is_working_day(today + dt.timedelta(days=i)))
+        for i in range(n)
+    ]

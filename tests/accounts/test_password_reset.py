@@ -34,7 +34,9 @@ def test_reset_flow_is_one_time_and_ends_sessions(client, app, world):
         stored = db.session.scalars(select(PasswordResetToken)).one()
         assert link.rsplit("/", 1)[1] not in stored.token_hash  # only a hash is kept
     assert client.get(link).status_code == 200
-    resp = client.post(link, data={"password": "brand-new-password", "confirm": "brand-new-password"})
+    resp = client.post(
+        link, data={"password": "brand-new-password", "confirm": "brand-new-password"}
+    )
     assert resp.status_code == 302
     assert login(client, "resident@example.com", "brand-new-password").status_code == 302
     assert login(app.test_client(), "resident@example.com").status_code == 401  # old password
@@ -44,7 +46,9 @@ def test_reset_flow_is_one_time_and_ends_sessions(client, app, world):
 
 
 def test_unknown_account_gets_the_same_answer_and_nothing_is_sent(client, app, world):
-    resp = client.post("/password/forgot", data={"login": "nobody@example.com"}, follow_redirects=True)
+    resp = client.post(
+        "/password/forgot", data={"login": "nobody@example.com"}, follow_redirects=True
+    )
     assert "如果该账户存在" in resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(OutboxMessage)).first() is None
@@ -54,10 +58,15 @@ def test_expired_link_refused(client, app, world):
     client.post("/password/forgot", data={"login": "resident@example.com"})
     link = _reset_link(app)
     with app.app_context():
-        db.session.execute(update(PasswordResetToken).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        db.session.execute(
+            update(PasswordResetToken).values(
+                expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+            )
+        )
         db.session.commit()
-    resp = client.post(link, data={"password": "brand-new-password", "confirm": "brand-new-password"})
+    resp = client.post(
+        link, data={"password": "brand-new-password", "confirm": "brand-new-password"}
+    )
     assert resp.status_code == 410
     assert "链接无效或已过期" in resp.get_data(as_text=True)
 
@@ -76,3 +85,11 @@ def test_weak_new_password_refused(client, app, world):
     resp = client.post(link, data={"password": "short", "confirm": "short"})
     assert resp.status_code == 422
     assert "密码长度为 8 到 128 个字符" in resp.get_data(as_text=True)
+
+
+def test_reset_link_ignores_forged_host_header(client, app, world):
+    client.post("/password/forgot", data={"login": "resident@example.com"},
+                headers={"Host": "evil.example"})
+    with app.app_context():
+        msg = db.session.scalars(select(OutboxMessage)).one()
+    assert "evil.example" not in msg.body and "http://localhost/password/reset/" in msg.body

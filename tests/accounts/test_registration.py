@@ -15,9 +15,16 @@ def _count_users(app) -> int:
 
 
 def test_register_with_email_logs_in(client, app, world):
-    resp = client.post("/register", data={
-        "login": "New@Example.com", "display_name": "新居民", "community_id": world["community"],
-        "password": "a-long-password", "confirm": "a-long-password"})
+    resp = client.post(
+        "/register",
+        data={
+            "login": "New@Example.com",
+            "display_name": "新居民",
+            "community_id": world["community"],
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+        },
+    )
     assert resp.status_code == 302 and resp.location.endswith("/account")
     page = client.get("/account").get_data(as_text=True)
     assert "新居民" in page
@@ -27,14 +34,23 @@ def test_register_with_email_logs_in(client, app, world):
 
 
 def test_register_with_phone_stores_it_encrypted_and_masked(client, app, world):
-    resp = client.post("/register", data={
-        "login": "+86 139-0434-0099", "display_name": "老周", "community_id": world["community"],
-        "password": "a-long-password", "confirm": "a-long-password"})
+    resp = client.post(
+        "/register",
+        data={
+            "login": "+86 139-0434-0099",
+            "display_name": "老周",
+            "community_id": world["community"],
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+        },
+    )
     assert resp.status_code == 302
     page = client.get("/account").get_data(as_text=True)
     assert "139****0099" in page and "13904340099" not in page
     with app.app_context():
-        raw = db.session.execute(text("SELECT phone FROM users WHERE display_name = '老周'")).scalar()
+        raw = db.session.execute(
+            text("SELECT phone FROM users WHERE display_name = '老周'")
+        ).scalar()
         user = db.session.scalar(select(User).where(User.display_name == "老周"))
         assert user.phone == "13904340099"
         assert raw.startswith("v1:") and "13904340099" not in raw
@@ -54,9 +70,16 @@ def test_password_hash_meets_asvs(app, world):
 
 def test_duplicate_login_refused_and_nothing_added(client, app, world):
     before = _count_users(app)
-    resp = client.post("/register", data={
-        "login": "resident@example.com", "display_name": "冒名", "community_id": world["community"],
-        "password": "a-long-password", "confirm": "a-long-password"})
+    resp = client.post(
+        "/register",
+        data={
+            "login": "resident@example.com",
+            "display_name": "冒名",
+            "community_id": world["community"],
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+        },
+    )
     assert resp.status_code == 422
     assert "该手机号或邮箱已注册" in resp.get_data(as_text=True)
     assert _count_users(app) == before
@@ -75,9 +98,13 @@ def test_bad_input_keeps_text_and_changes_nothing(client, app, world):
         ({"login": "x" * 300 + "@example.com"}, ""),
     ]
     for override, message in cases:
-        data = {"login": "keep.me@example.com", "display_name": "保留的名字",
-                "community_id": str(world["community"]), "password": "a-long-password",
-                "confirm": "a-long-password"}
+        data = {
+            "login": "keep.me@example.com",
+            "display_name": "保留的名字",
+            "community_id": str(world["community"]),
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+        }
         data.update(override)
         resp = client.post("/register", data=data)
         html = resp.get_data(as_text=True)

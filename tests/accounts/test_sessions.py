@@ -64,7 +64,9 @@ def test_idle_session_expires(client, app, world):
     login(client, "resident@example.com")
     assert client.get("/account").status_code == 200
     with app.app_context():
-        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(
+            minutes=app.config["SESSION_IDLE_MINUTES"] + 1
+        )
         db.session.execute(update(UserSession).values(last_seen_at=long_ago))
         db.session.commit()
     resp = client.get("/account")
@@ -82,16 +84,20 @@ def test_secure_cookie_behind_https(database_url, tmp_path, world):
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/account", "/account"),
-    ("https://evil.example/", "/"),
-    ("//evil.example/x", "/"),
-    ("/\\evil.example", "/"),
-    ("javascript:alert(1)", "/"),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ("/account", "/account"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_next_redirect_is_validated(client, world, target, expected):
-    resp = client.post("/login", data={"login": "resident@example.com", "password": PASSWORD,
-                                       "next": target})
+    resp = client.post(
+        "/login", data={"login": "resident@example.com", "password": PASSWORD, "next": target}
+    )
     assert resp.status_code == 302
     assert resp.location == expected
 
@@ -121,8 +127,14 @@ def test_login_throttled_per_address(database_url, tmp_path, world):
     resp = login(client, "someone-else@example.com", "wrong-password")
     assert resp.status_code == 429
     other = app.test_client()
-    assert other.post("/login", data={"login": "x@example.com", "password": "wrong-pass"},
-                      environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 401
+    assert (
+        other.post(
+            "/login",
+            data={"login": "x@example.com", "password": "wrong-pass"},
+            environ_base={"REMOTE_ADDR": "10.9.9.9"},
+        ).status_code
+        == 401
+    )
 
 
 def test_limiter_counters_shared_through_redis(database_url, tmp_path, world):
@@ -138,8 +150,11 @@ def test_limiter_counters_shared_through_redis(database_url, tmp_path, world):
     two = make_test_app(database_url, tmp_path / "r2", RATELIMIT_STORAGE_URI=redis_url)
 
     def attempt(app):
-        return app.test_client().post("/login", data={"login": name, "password": "wrong-pass"},
-                                      environ_base=addr).status_code
+        return (
+            app.test_client()
+            .post("/login", data={"login": name, "password": "wrong-pass"}, environ_base=addr)
+            .status_code
+        )
 
     assert [attempt(one) for _ in range(3)] == [401, 401, 401]
     assert [attempt(two) for _ in range(2)] == [401, 401]

@@ -9,7 +9,12 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from portal.accounts import services as svc
-from portal.accounts.models import IdentityVerification, OrganisationVerification, User, VerificationStatus
+from portal.accounts.models import (
+    IdentityVerification,
+    OrganisationVerification,
+    User,
+    VerificationStatus,
+)
 from portal.db import db
 from portal.notifications.models import Notification
 from portal.security.models import AuditEntry
@@ -35,8 +40,11 @@ def _submit(client, id_number=ID1, photo=None, **extra):
 
 def _latest(app, user_id) -> IdentityVerification:
     with app.app_context():
-        return db.session.scalars(select(IdentityVerification).where(
-            IdentityVerification.user_id == user_id).order_by(IdentityVerification.id.desc())).first()
+        return db.session.scalars(
+            select(IdentityVerification)
+            .where(IdentityVerification.user_id == user_id)
+            .order_by(IdentityVerification.id.desc())
+        ).first()
 
 
 def test_submit_then_officer_approves(client, app, world):
@@ -61,8 +69,14 @@ def test_submit_then_officer_approves(client, app, world):
     page = client.get("/account").get_data(as_text=True)
     assert 'data-testid="verified-badge"' in page
     with app.app_context():
-        assert db.session.scalars(select(Notification).where(
-            Notification.user_id == world["resident"])).first().title == "实名认证已通过"
+        assert (
+            db.session.scalars(
+                select(Notification).where(Notification.user_id == world["resident"])
+            )
+            .first()
+            .title
+            == "实名认证已通过"
+        )
         actions = db.session.scalars(select(AuditEntry.action)).all()
         assert "verification.approve" in actions and "pii.view_photo" in actions
 
@@ -124,8 +138,11 @@ def test_revoke_and_expiry(client, app, make, world):
 
     vid2 = make.verification(world["resident"], ID1, status="approved")
     with app.test_request_context():
-        db.session.execute(update(IdentityVerification).where(IdentityVerification.id == vid2).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)))
+        db.session.execute(
+            update(IdentityVerification)
+            .where(IdentityVerification.id == vid2)
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+        )
         db.session.commit()
         assert not svc.is_verified(db.session.get(User, world["resident"]))
         assert svc.expire_verifications() == 1
@@ -148,8 +165,12 @@ def test_officer_of_another_community_cannot_see_or_decide(client, app, world):
 def test_bad_id_numbers_refused_with_message_and_text_kept(client, app, world):
     login(client, "resident@example.com")
     bad = ID1[:-1] + ("0" if ID1[-1] != "0" else "1")
-    for number, message in [(bad, "校验"), ("11010519491231", "18 位"), ("99010519491231002X", ""),
-                            ("<script>alert(1)</script>", "")]:
+    for number, message in [
+        (bad, "校验"),
+        ("11010519491231", "18 位"),
+        ("99010519491231002X", ""),
+        ("<script>alert(1)</script>", ""),
+    ]:
         resp = _submit(client, id_number=number)
         html = resp.get_data(as_text=True)
         assert resp.status_code == 422, number
@@ -198,14 +219,20 @@ def test_organisation_verification(client, app, make, world):
     from portal.security.idnumbers import credit_code_check_char
 
     login(client, "resident@example.com")
-    resp = client.post("/account/organisation", data={"org_name": "天桥物业", "credit_code": "91350100M000100Y43"})
+    resp = client.post(
+        "/account/organisation", data={"org_name": "天桥物业", "credit_code": "91350100M000100Y43"}
+    )
     assert resp.status_code == 409 and "请先完成个人实名认证" in resp.get_data(as_text=True)
     make.verification(world["resident"], ID1, status="approved")
-    resp = client.post("/account/organisation", data={"org_name": "天桥物业", "credit_code": "91350100M000100Y44"})
+    resp = client.post(
+        "/account/organisation", data={"org_name": "天桥物业", "credit_code": "91350100M000100Y44"}
+    )
     assert resp.status_code == 422
     first17 = "9A220302MA0Y12340"  # a letter in the second place is allowed
     code = first17 + credit_code_check_char(first17)
-    resp = client.post("/account/organisation", data={"org_name": "天桥物业", "credit_code": code.lower()})
+    resp = client.post(
+        "/account/organisation", data={"org_name": "天桥物业", "credit_code": code.lower()}
+    )
     assert resp.status_code == 302
     officer = app.test_client()
     login(officer, "officer@example.com")

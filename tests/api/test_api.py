@@ -23,12 +23,17 @@ def _token(client) -> str:
 
 def test_login_needs_csrf_header_then_works(csrf_app):
     client = csrf_app.test_client()
-    resp = client.post("/api/v1/session", json={"login": "resident@example.com", "password": PASSWORD})
+    resp = client.post(
+        "/api/v1/session", json={"login": "resident@example.com", "password": PASSWORD}
+    )
     assert resp.status_code == 400
     assert resp.get_json()["error"]["code"] == "csrf"
     token = _token(client)
-    resp = client.post("/api/v1/session", json={"login": "resident@example.com", "password": PASSWORD},
-                       headers={"X-CSRFToken": token})
+    resp = client.post(
+        "/api/v1/session",
+        json={"login": "resident@example.com", "password": PASSWORD},
+        headers={"X-CSRFToken": token},
+    )
     assert resp.status_code == 200
     me = client.get("/api/v1/me").get_json()
     assert me["display_name"] == "孙女士" and me["role"] == "resident" and me["verified"] is False
@@ -40,16 +45,29 @@ def test_login_needs_csrf_header_then_works(csrf_app):
 
 def test_wrong_password_is_json_401_and_throttled(client, world):
     for _ in range(5):
-        resp = client.post("/api/v1/session", json={"login": "resident@example.com", "password": "nope-nope"})
+        resp = client.post(
+            "/api/v1/session", json={"login": "resident@example.com", "password": "nope-nope"}
+        )
         assert resp.status_code == 401
         assert resp.get_json()["error"]["code"] == "bad_credentials"
-    resp = client.post("/api/v1/session", json={"login": "resident@example.com", "password": PASSWORD})
+    resp = client.post(
+        "/api/v1/session", json={"login": "resident@example.com", "password": PASSWORD}
+    )
     assert resp.status_code == 429
     assert "尝试次数过多" in resp.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("body", [None, "not json", [], {"login": ""}, {"login": "x" * 500, "password": "y"},
-                                  {"login": {"$ne": 1}, "password": "y"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        "not json",
+        [],
+        {"login": ""},
+        {"login": "x" * 500, "password": "y"},
+        {"login": {"$ne": 1}, "password": "y"},
+    ],
+)
 def test_bad_bodies_get_json_errors(client, world, body):
     if body is None or isinstance(body, str):
         resp = client.post("/api/v1/session", data=body or "", content_type="application/json")
@@ -61,29 +79,56 @@ def test_bad_bodies_get_json_errors(client, world, body):
 
 
 def test_register_and_submit_verification_masked(client, world):
-    resp = client.post("/api/v1/users", json={
-        "login": "13912345670", "display_name": "接口用户", "community_id": world["community"],
-        "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    resp = client.post(
+        "/api/v1/users",
+        json={
+            "login": "13912345670",
+            "display_name": "接口用户",
+            "community_id": world["community"],
+            "password": "long-enough-pw",
+            "confirm": "long-enough-pw",
+        },
+    )
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["phone"] == "139****5670"
-    resp = client.post("/api/v1/users", json={
-        "login": "13912345670", "display_name": "重复", "community_id": world["community"],
-        "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    resp = client.post(
+        "/api/v1/users",
+        json={
+            "login": "13912345670",
+            "display_name": "重复",
+            "community_id": world["community"],
+            "password": "long-enough-pw",
+            "confirm": "long-enough-pw",
+        },
+    )
     assert resp.status_code in (409, 422)
-    resp = client.post("/api/v1/verification", json={
-        "real_name": "张三", "id_number": ID1[:-1] + "0" if ID1[-1] != "0" else ID1[:-1] + "1",
-        "phone": "13912345670", "consent": True})
+    resp = client.post(
+        "/api/v1/verification",
+        json={
+            "real_name": "张三",
+            "id_number": ID1[:-1] + "0" if ID1[-1] != "0" else ID1[:-1] + "1",
+            "phone": "13912345670",
+            "consent": True,
+        },
+    )
     assert resp.status_code == 422
     assert "id_number" in resp.get_json()["error"]["fields"]
-    resp = client.post("/api/v1/verification", json={
-        "real_name": "张三", "id_number": ID1, "phone": "13912345670", "consent": True})
+    resp = client.post(
+        "/api/v1/verification",
+        json={"real_name": "张三", "id_number": ID1, "phone": "13912345670", "consent": True},
+    )
     assert resp.status_code == 201
     body = resp.get_json()
     assert body["id_number"] == "110105********" + ID1[-4:] and body["status"] == "pending"
     status = client.get("/api/v1/verification").get_json()
     assert status["identity"]["id_number"] == body["id_number"] and ID1 not in str(status)
-    assert client.post("/api/v1/verification", json={
-        "real_name": "张三", "id_number": ID1, "phone": "13912345670", "consent": True}).status_code == 409
+    assert (
+        client.post(
+            "/api/v1/verification",
+            json={"real_name": "张三", "id_number": ID1, "phone": "13912345670", "consent": True},
+        ).status_code
+        == 409
+    )
 
 
 def test_communities_with_officers_and_status(client, world):
@@ -120,7 +165,9 @@ def test_openapi_document_generated_from_code(client, app):
     schema = login_op["requestBody"]["content"]["application/json"]["schema"]
     assert schema["properties"]["login"]["maxLength"] == 254
     assert set(schema["required"]) == {"login", "password"}
-    verify = doc["paths"]["/api/v1/verification"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    verify = doc["paths"]["/api/v1/verification"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
     assert verify["properties"]["id_number"]["minLength"] == 18
     assert "photo" not in verify["properties"]
 
@@ -144,7 +191,9 @@ def test_notifications_api(client, app, world):
     data = client.get("/api/v1/notifications").get_json()
     assert data["total"] == 3 and data["unread"] == 3 and data["items"][0]["title"] == "通知2"
     first = data["items"][0]["id"]
-    assert client.post("/api/v1/notifications/read", json={"id": first}).get_json() == {"changed": 1}
+    assert client.post("/api/v1/notifications/read", json={"id": first}).get_json() == {
+        "changed": 1
+    }
     assert client.post("/api/v1/notifications/read", json={"id": "x"}).status_code == 422
     assert client.post("/api/v1/notifications/read", json={}).get_json() == {"changed": 2}
     assert client.get("/api/v1/notifications").get_json()["unread"] == 0

@@ -15,7 +15,9 @@ def test_admin_override_and_delete(client, app, world):
     day = dt.date(2026, 12, 7)  # a Monday
     with app.test_request_context():
         assert get_calendar().is_working_day(day)
-    resp = client.post("/backoffice/calendar", data={"day": day.isoformat(), "note": "台风停止办公"})
+    resp = client.post(
+        "/backoffice/calendar", data={"day": day.isoformat(), "note": "台风停止办公"}
+    )
     assert resp.status_code == 302
     with app.test_request_context():
         assert not get_calendar().is_working_day(day)

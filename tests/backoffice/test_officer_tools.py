@@ -27,9 +27,17 @@ def test_officer_profile_photo_is_reencoded_and_public(client, app, world):
     login(client, "officer@example.com")
     data = _jpeg_with_exif()
     assert b"SecretCameraMaker" in data
-    resp = client.post("/backoffice/profile", data={
-        "title": "社区民警", "office_hours": "周一至周五 9:00–17:00", "contact": "0434-3200110",
-        "bio": "", "photo": (io.BytesIO(data), "me.jpg")}, content_type="multipart/form-data")
+    resp = client.post(
+        "/backoffice/profile",
+        data={
+            "title": "社区民警",
+            "office_hours": "周一至周五 9:00–17:00",
+            "contact": "0434-3200110",
+            "bio": "",
+            "photo": (io.BytesIO(data), "me.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 302
     page = app.test_client().get("/c/c1").get_data(as_text=True)
     assert "周一至周五 9:00–17:00" in page and f"/officers/{world['officer']}/photo" in page
@@ -40,9 +48,17 @@ def test_officer_profile_photo_is_reencoded_and_public(client, app, world):
 
 def test_profile_bad_input_keeps_text(client, world):
     login(client, "officer@example.com")
-    resp = client.post("/backoffice/profile", data={
-        "title": "", "office_hours": "保留我", "contact": "", "bio": "",
-        "photo": (io.BytesIO(b"not an image"), "x.png")}, content_type="multipart/form-data")
+    resp = client.post(
+        "/backoffice/profile",
+        data={
+            "title": "",
+            "office_hours": "保留我",
+            "contact": "",
+            "bio": "",
+            "photo": (io.BytesIO(b"not an image"), "x.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "请输入职务" in html and "保留我" in html
@@ -51,25 +67,48 @@ def test_profile_bad_input_keeps_text(client, world):
 def test_walk_in_registration_is_verified_and_audited(client, app, world):
     login(client, "officer@example.com")
     number = valid_id("22030219500101001")
-    resp = client.post("/backoffice/walk-in", data={
-        "display_name": "张大爷", "real_name": "张德明", "id_number": number,
-        "community_id": world["community"], "checked": "y"})
+    resp = client.post(
+        "/backoffice/walk-in",
+        data={
+            "display_name": "张大爷",
+            "real_name": "张德明",
+            "id_number": number,
+            "community_id": world["community"],
+            "checked": "y",
+        },
+    )
     assert resp.status_code == 302
     with app.app_context():
         user = db.session.scalar(select(User).where(User.display_name == "张大爷"))
         assert user.email is None and user.phone is None and user.password_hash is None
-        v = db.session.scalar(select(IdentityVerification).where(IdentityVerification.user_id == user.id))
+        v = db.session.scalar(
+            select(IdentityVerification).where(IdentityVerification.user_id == user.id)
+        )
         assert v.status == VerificationStatus.APPROVED and v.decided_by_id == world["officer"]
         assert "verification.walk_in" in db.session.scalars(select(AuditEntry.action)).all()
     # The same ID number again is a conflict for the officer, not a second account.
-    resp = client.post("/backoffice/walk-in", data={
-        "display_name": "重复", "real_name": "张德明", "id_number": number,
-        "community_id": world["community"], "checked": "y"})
+    resp = client.post(
+        "/backoffice/walk-in",
+        data={
+            "display_name": "重复",
+            "real_name": "张德明",
+            "id_number": number,
+            "community_id": world["community"],
+            "checked": "y",
+        },
+    )
     assert resp.status_code == 409 and "张大爷" in resp.get_data(as_text=True)
     # An officer cannot register into a community they do not serve.
-    resp = client.post("/backoffice/walk-in", data={
-        "display_name": "别处", "real_name": "王五", "id_number": valid_id("22030219600101001"),
-        "community_id": world["other_community"], "checked": "y"})
+    resp = client.post(
+        "/backoffice/walk-in",
+        data={
+            "display_name": "别处",
+            "real_name": "王五",
+            "id_number": valid_id("22030219600101001"),
+            "community_id": world["other_community"],
+            "checked": "y",
+        },
+    )
     assert resp.status_code == 422
 
 
@@ -83,8 +122,10 @@ def test_admin_adds_community_and_assigns_officers(client, app, world):
     assert resp.status_code == 422
     with app.app_context():
         cid = db.session.scalar(select(Community.id).where(Community.slug == "xinhua"))
-    client.post(f"/backoffice/communities/{cid}/officers",
-                data={"officer_ids": [str(world["officer"]), str(world["other_officer"]), "abc"]})
+    client.post(
+        f"/backoffice/communities/{cid}/officers",
+        data={"officer_ids": [str(world["officer"]), str(world["other_officer"]), "abc"]},
+    )
     page = app.test_client().get("/c/xinhua").get_data(as_text=True)
     assert "王警官" in page and "刘警官" in page
 
@@ -92,8 +133,11 @@ def test_admin_adds_community_and_assigns_officers(client, app, world):
 def test_proxy_fix_gives_client_address_to_audit(database_url, tmp_path, world):
     app = make_test_app(database_url, tmp_path / "proxy", PROXY_COUNT=1)
     client = app.test_client()
-    client.post("/login", data={"login": "officer@example.com", "password": "correct horse battery"},
-                headers={"X-Forwarded-For": "203.0.113.7"})
+    client.post(
+        "/login",
+        data={"login": "officer@example.com", "password": "correct horse battery"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
     client.post("/backoffice/status", data={"status": "patrol"})
     with app.app_context():
         from portal.accounts.models import UserSession

@@ -93,12 +93,21 @@ def _seed(app: Flask) -> None:
     from portal.communities.models import Community
 
     with app.test_request_context():
-        community = Community(name=COMMUNITY_NAME, slug=COMMUNITY_SLUG, district="铁东区",
-                              office_address="天桥街 1 号")
+        community = Community(
+            name=COMMUNITY_NAME,
+            slug=COMMUNITY_SLUG,
+            district="铁东区",
+            office_address="天桥街 1 号",
+        )
         db.session.add(community)
         db.session.flush()
-        register_user(login=OFFICER_LOGIN, password=PASSWORD, display_name=OFFICER_NAME,
-                      community=community, role=Role.OFFICER)
+        register_user(
+            login=OFFICER_LOGIN,
+            password=PASSWORD,
+            display_name=OFFICER_NAME,
+            community=community,
+            role=Role.OFFICER,
+        )
         db.session.commit()
 
 
@@ -190,8 +199,14 @@ def new_page(browser: Any, page_log: PageLog) -> Iterator[Callable[..., Any]]:
         page = context.new_page()
         page.on("console", page_log.console)
         page.on("pageerror", lambda exc: page_log.errors.append(f"pageerror: {exc}"))
-        page.on("response", lambda resp: page_log.documents.append(resp)
-                if resp.request.resource_type == "document" else None)
+        page.on(
+            "response",
+            lambda resp: (
+                page_log.documents.append(resp)
+                if resp.request.resource_type == "document"
+                else None
+            ),
+        )
         return page
 
     yield open_page

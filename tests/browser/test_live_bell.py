@@ -20,10 +20,16 @@ def test_bell_updates_without_reload(live_server: LiveServer, new_page, page_log
     app = live_server.app
     with app.test_request_context():
         community = db.session.query(Community).filter_by(slug=live_server.community_slug).one()
-        user = register_user(login="bell@example.com", password=PASSWORD, display_name="等通知",
-                             community=community)
-        v = submit_identity(user, real_name="钱多多", id_number=valid_id("11010519800101002"),
-                            phone="13900001111", photo_filename=None)
+        user = register_user(
+            login="bell@example.com", password=PASSWORD, display_name="等通知", community=community
+        )
+        v = submit_identity(
+            user,
+            real_name="钱多多",
+            id_number=valid_id("11010519800101002"),
+            phone="13900001111",
+            photo_filename=None,
+        )
         db.session.commit()
         vid = v.id
 

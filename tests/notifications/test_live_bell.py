@@ -74,7 +74,23 @@ def test_foreign_origin_refused(app, world):
     client = app.test_client()
     login(client, "resident@example.com")
     # The Engine.IO handshake over plain HTTP, as a browser on another site would send it.
-    resp = client.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://evil.example"})
+    resp = client.get(
+        "/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://evil.example"}
+    )
     assert resp.status_code == 400
     ok = client.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://localhost"})
     assert ok.status_code == 200
+
+
+def test_marking_read_updates_other_tabs(app, world):
+    tab1, tab2 = app.test_client(), app.test_client()
+    login(tab1, "resident@example.com")
+    login(tab2, "resident@example.com")
+    with app.test_request_context():
+        svc.notify(db.session.get(User, world["resident"]), "一条", "")
+        db.session.commit()
+    listener = socketio.test_client(app, namespace=NS, flask_test_client=tab2)
+    listener.get_received(NS)
+    tab1.post("/notifications/read")
+    assert _unread_events(listener) == [0]
+    listener.disconnect(NS)

@@ -33,7 +33,9 @@ def test_bell_count_list_and_mark_read(client, app, world):
     assert "第一条" in page and "第二条" in page and "别人的" not in page
     with app.app_context():
         first = db.session.scalars(select(Notification).where(Notification.title == "第一条")).one()
-        theirs = db.session.scalars(select(Notification).where(Notification.title == "别人的")).one()
+        theirs = db.session.scalars(
+            select(Notification).where(Notification.title == "别人的")
+        ).one()
     resp = client.post(f"/notifications/{first.id}/read")
     assert resp.status_code == 302 and resp.location == "/account"
     assert 'data-unread="1"' in client.get("/").get_data(as_text=True)
@@ -106,8 +108,13 @@ def test_smtp_delivery_through_a_real_server(database_url, tmp_path, app, world)
     controller = Controller(Collect(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        smtp_app = make_test_app(database_url, tmp_path / "smtp", SMTP_HOST="127.0.0.1",
-                                 SMTP_PORT=port, SMTP_STARTTLS=False)
+        smtp_app = make_test_app(
+            database_url,
+            tmp_path / "smtp",
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=port,
+            SMTP_STARTTLS=False,
+        )
         _notify(smtp_app, world["resident"], "预约提醒")
         with smtp_app.app_context():
             assert svc.send_queued_mail() == 1
@@ -123,8 +130,13 @@ def test_smtp_delivery_through_a_real_server(database_url, tmp_path, app, world)
 
 def test_broken_smtp_never_breaks_the_request_and_retries(database_url, tmp_path, world):
     port = _free_port()  # nothing listens here
-    broken = make_test_app(database_url, tmp_path / "broken", SMTP_HOST="127.0.0.1", SMTP_PORT=port,
-                           SMTP_STARTTLS=False)
+    broken = make_test_app(
+        database_url,
+        tmp_path / "broken",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_STARTTLS=False,
+    )
     client = broken.test_client()
     resp = client.post("/password/forgot", data={"login": "resident@example.com"})
     assert resp.status_code == 302  # queued, not sent in the request
