@@ -320,3 +320,21 @@ def test_api_follows_the_session_language(english, world) -> None:
     resp = english.get("/api/v1/me")
     assert resp.status_code == 401
     assert resp.get_json()["error"]["message"] == "Please log in first."
+
+
+def test_notifications_are_written_in_the_recipients_language(app, make, world):
+    """An officer working in English still notifies the resident in Chinese."""
+    from sqlalchemy import select
+
+    from portal.db import db
+    from portal.notifications.models import Notification
+    from tests.conftest import login, valid_id
+
+    vid = make.verification(world["resident"], valid_id())
+    officer = app.test_client()
+    officer.post("/lang/en")
+    login(officer, "officer@example.com")
+    assert officer.post(f"/backoffice/verifications/{vid}/approve", data={}).status_code == 302
+    with app.app_context():
+        note = db.session.scalars(select(Notification)).one()
+    assert note.title == "实名认证已通过"

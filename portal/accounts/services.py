@@ -13,6 +13,7 @@ import secrets
 
 from flask import current_app, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
@@ -337,8 +338,8 @@ def approve_identity(officer: User, v: IdentityVerification) -> None:
     audit.record(officer, "verification.approve", subject=v.user, obj=v)
     notify(
         v.user,
-        _("实名认证已通过"),
-        _("您的实名认证已通过审核。"),
+        _l("实名认证已通过"),
+        _l("您的实名认证已通过审核。"),
         link="/account",
         kind="verification",
     )
@@ -356,8 +357,8 @@ def reject_identity(officer: User, v: IdentityVerification, reason: str) -> None
     audit.record(officer, "verification.reject", subject=v.user, obj=v, reason=reason)
     notify(
         v.user,
-        _("实名认证未通过"),
-        _("原因：%(reason)s", reason=reason),
+        _l("实名认证未通过"),
+        _l("原因：%(reason)s", reason=reason),
         link="/account",
         kind="verification",
     )
@@ -375,8 +376,8 @@ def revoke_identity(officer: User, v: IdentityVerification, reason: str) -> None
     audit.record(officer, "verification.revoke", subject=v.user, obj=v, reason=reason)
     notify(
         v.user,
-        _("实名认证已撤销"),
-        _("原因：%(reason)s", reason=reason),
+        _l("实名认证已撤销"),
+        _l("原因：%(reason)s", reason=reason),
         link="/account",
         kind="verification",
     )
@@ -409,15 +410,15 @@ def decide_organisation(
         v.status = VerificationStatus.APPROVED
         v.expires_at = utcnow() + dt.timedelta(days=current_app.config["VERIFICATION_VALID_DAYS"])
         audit.record(officer, "organisation.approve", subject=v.user, obj=v)
-        notify(v.user, _("用工单位认证已通过"), v.org_name, link="/account", kind="verification")
+        notify(v.user, _l("用工单位认证已通过"), v.org_name, link="/account", kind="verification")
     else:
         v.status = VerificationStatus.REJECTED
         v.decision_reason = reason
         audit.record(officer, "organisation.reject", subject=v.user, obj=v, reason=reason)
         notify(
             v.user,
-            _("用工单位认证未通过"),
-            _("原因：%(reason)s", reason=reason),
+            _l("用工单位认证未通过"),
+            _l("原因：%(reason)s", reason=reason),
             link="/account",
             kind="verification",
         )
@@ -508,8 +509,8 @@ def expire_verifications() -> int:
                 if user is not None:
                     notify(
                         user,
-                        _("认证已过期"),
-                        _("请重新提交认证。"),
+                        _l("认证已过期"),
+                        _l("请重新提交认证。"),
                         link="/account",
                         kind="verification",
                     )

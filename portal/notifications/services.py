@@ -11,9 +11,10 @@ import datetime as dt
 import logging
 import smtplib
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import func, or_, select, update
 
 from portal.db import db, utcnow
@@ -29,14 +30,19 @@ MAX_ATTEMPTS = 5
 
 def notify(
     user: User,
-    title: str,
-    body: str = "",
+    title: Any,
+    body: Any = "",
     *,
     link: str | None = None,
     kind: str = "general",
     email: bool = True,
 ) -> Notification:
-    """Tell a user something in the site, and by e-mail when they have an address."""
+    """Tell a user something in the site, and by e-mail when they have an address.
+
+    Pass lazy strings (``lazy_gettext``): they are rendered in the recipient's language
+    (the station's default), not in the language of whoever caused the notification."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        title, body = str(title), str(body)
     note = Notification(user_id=user.id, title=title[:200], body=body, link=link, kind=kind)
     db.session.add(note)
     if email and user.email:
