@@ -12,7 +12,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from portal.forms import PortalForm
 from portal.security.idnumbers import CreditCode, ResidentId
@@ -35,6 +43,17 @@ def _mobile(form: PortalForm, field: StringField) -> None:
         raise ValidationError(_l("请输入 11 位手机号。"))
     field.data = normalize_phone(field.data)
 
+
+# Real names: Chinese characters, Latin letters, the middle dot of minority and foreign
+# names, and spaces. The same rules serve self-service and walk-in registration.
+REAL_NAME_RULES = [
+    DataRequired(message=_l("请输入真实姓名。")),
+    Length(min=2, max=40, message=_l("姓名为 2 到 40 个字。")),
+    Regexp(
+        r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z·• ]+$",
+        message=_l("姓名只能包含汉字、字母和间隔号“·”。"),
+    ),
+]
 
 PASSWORD_RULES = [
     DataRequired(message=_l("请输入密码。")),
@@ -113,10 +132,7 @@ class IdentityForm(PortalForm):
 
     real_name = StringField(
         _l("真实姓名"),
-        validators=[
-            DataRequired(message=_l("请输入真实姓名。")),
-            Length(min=2, max=40, message=_l("姓名为 2 到 40 个字。")),
-        ],
+        validators=REAL_NAME_RULES,
     )
     id_number = StringField(
         _l("居民身份证号码"),

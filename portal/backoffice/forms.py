@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.communities.models import OfficerStatus
 from portal.forms import PortalForm
+from portal.accounts.forms import REAL_NAME_RULES
 from portal.security.idnumbers import ResidentId
 
 
@@ -101,10 +102,7 @@ class WalkInForm(PortalForm):
     )
     real_name = StringField(
         _l("真实姓名"),
-        validators=[
-            DataRequired(message=_l("请输入真实姓名。")),
-            Length(min=2, max=40, message=_l("姓名为 2 到 40 个字。")),
-        ],
+        validators=REAL_NAME_RULES,
     )
     id_number = StringField(
         _l("居民身份证号码"),

@@ -1,0 +1,101 @@
+"""No input gives a 500: random text into every form and every API body.
+
+Hypothesis sends long, empty, control-character and non-BMP strings, and odd types for
+the API; every answer must be a page or JSON with a status below 500.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import login
+
+TEXT = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=200, max_size=400),
+    st.sampled_from(["", " ", "0", "-1", "99999999999999999999", "1e9", "null", "<b>x</b>",
+                     "' OR 1=1 --", "\x00", "2026-02-30", "11010519491231002X"]),
+)
+
+FORMS = {
+    "anonymous": [
+        ("/register", ["login", "display_name", "community_id", "password", "confirm"]),
+        ("/login", ["login", "password", "next"]),
+        ("/password/forgot", ["login"]),
+        ("/password/reset/abc", ["password", "confirm"]),
+        ("/lang/en", ["next"]),
+    ],
+    "resident": [
+        ("/account/verify", ["real_name", "id_number", "phone", "consent"]),
+        ("/account/organisation", ["org_name", "credit_code"]),
+        ("/notifications/1/read", []),
+    ],
+    "officer": [
+        ("/backoffice/status", ["status"]),
+        ("/backoffice/verifications/1/reject", ["reason"]),
+        ("/backoffice/verifications/1/revoke", ["reason"]),
+        ("/backoffice/organisations/1/reject", ["reason"]),
+        ("/backoffice/profile", ["title", "office_hours", "contact", "bio"]),
+        ("/backoffice/walk-in", ["display_name", "real_name", "id_number", "community_id", "checked"]),
+    ],
+    "admin": [
+        ("/backoffice/calendar", ["day", "is_workday", "note"]),
+        ("/backoffice/communities", ["name", "slug", "district", "office_address", "office_phone",
+                                     "description"]),
+        ("/backoffice/communities/1/officers", ["officer_ids"]),
+    ],
+}
+
+SETTINGS = settings(max_examples=15, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+def _fuzz_forms(client, role, data):
+    for path, fields in FORMS[role]:
+        form = {f: data.draw(TEXT, label=f"{path}:{f}") for f in fields}
+        resp = client.post(path, data=form)
+        assert resp.status_code < 500, (path, form, resp.status_code)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_forms_never_500_anonymous(client, world, data):
+    _fuzz_forms(client, "anonymous", data)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_forms_never_500_staff(app, world, data):
+    for role in ("resident", "officer", "admin"):
+        client = app.test_client()
+        login(client, f"{role}@example.com")
+        _fuzz_forms(client, role, data)
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6,
+)
+API = [("/api/v1/session", ["login", "password"]),
+       ("/api/v1/users", ["login", "display_name", "community_id", "password", "confirm"]),
+       ("/api/v1/verification", ["real_name", "id_number", "phone", "consent"]),
+       ("/api/v1/verification/organisation", ["org_name", "credit_code"]),
+       ("/api/v1/notifications/read", ["id"])]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_api_never_500(app, world, data):
+    client = app.test_client()
+    login(client, "resident@example.com")
+    for path, fields in API:
+        body = data.draw(st.one_of(
+            st.fixed_dictionaries({f: JSON_VALUES for f in fields}),
+            JSON_VALUES,
+        ), label=path)
+        resp = client.post(path, json=body)
+        assert resp.status_code < 500, (path, body, resp.status_code)
+        assert resp.is_json, path
