@@ -230,14 +230,12 @@ def too_many_attempts(err: Any) -> Any:
 
 
 def _retry_minutes(err: Any) -> int:
+    """Whole minutes until the breached limit lets the next attempt through."""
     import math
     import time
 
-    limit = getattr(err, "limit", None)
-    try:
-        reset = limiter.current_limit.reset_at if limiter.current_limit else None  # type: ignore[union-attr]
-    except Exception:  # noqa: BLE001 - the message still helps without an exact time
-        reset = None
-    if reset:
-        return max(1, math.ceil((reset - time.time()) / 60))
-    return 15 if limit is None else 15
+    current = limiter.current_limit
+    reset = current.reset_at if current is not None else None
+    if not reset:
+        return 15  # the longest login window
+    return max(1, math.ceil((reset - time.time()) / 60))
