@@ -60,6 +60,26 @@ ACCESS = {
     "api.submit_organisation": USER,
     "api.notifications": USER,
     "api.mark_read": USER,
+    "notices.index": PUBLIC,
+    "notices.show": PUBLIC,
+    "notices.feed": PUBLIC,
+    "notices.image": PUBLIC,
+    "notices.subscription": USER,
+    "notices.lost_found": PUBLIC,
+    "notices.report_lost": USER,
+    "notices.claim": USER,
+    "notices.contact": PUBLIC,
+    "notices.track": PUBLIC,
+    "notices.my_messages": USER,
+    "notices.staff_index": STAFF,
+    "notices.create": STAFF,
+    "notices.edit": STAFF,
+    "notices.act": STAFF,
+    "notices.upload_image": STAFF,
+    "notices.staff_lost_found": STAFF,
+    "notices.moderate": STAFF,
+    "notices.staff_messages": STAFF,
+    "notices.staff_message": STAFF,
 }
 
 ARGS = {
@@ -75,6 +95,12 @@ ARGS = {
     "token": "not-a-token",
     "code": "en",
     "filename": "css/portal.css",
+    "notice_id": 1,
+    "notice_action": "publish",
+    "item_id": 1,
+    "item_action": "approve",
+    "message_id": 1,
+    "name": "0123456789abcdef0123456789abcdef.png",
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]
