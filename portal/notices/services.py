@@ -439,7 +439,7 @@ def _tell_subscribers(notice: Notice) -> int:
             NoticeSubscription.community_id.in_([c.id for c in notice.communities] or [-1])
         )
     users = db.session.scalars(stmt.distinct()).all()
-    link = url_for("notices.show", notice_id=notice.id)
+    link = f"/notices/{notice.id}"  # built by hand: the worker has no request
     for user in users:
         notify(
             user,
