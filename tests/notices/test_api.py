@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from portal.db import db
-from portal.notices.models import ContactMessage, Notice, NoticeState
+from portal.notices.models import ContactMessage, Notice
 from tests.conftest import login
 from tests.notices.helpers import write
 
@@ -77,3 +75,22 @@ def test_lost_found_list(app, world, client):
                                                 "community_id": world["community"]})
     items = client.get("/api/v1/lost-found").get_json()["items"]
     assert [i["title"] for i in items] == ["钥匙"] and items[0]["community"] == "c1"
+
+
+def test_demo_data(app, client):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    with app.app_context():
+        from portal.notices.models import NoticeKind
+
+        kinds = {n.kind for n in db.session.query(Notice).all()}
+        assert kinds == set(NoticeKind)
+        assert db.session.query(Notice).count() == 9  # idempotent
+        bulletin = (
+            db.session.query(Notice).filter_by(kind=NoticeKind.BULLETIN)
+            .order_by(Notice.period_start.desc()).first()
+        )
+        bid = bulletin.id
+    html = client.get(f"/notices/{bid}").get_data(as_text=True)
+    assert "+40.0%" in html  # 诈骗 5 -> 7
+    assert client.get("/notices").status_code == 200
