@@ -71,8 +71,15 @@ ITEM = _obj(
     }
 )
 MESSAGE = _obj(
-    {"id": INT, "category": S, "community": S, "body": S, "created_at": S, "reply": NS,
-     "replied_at": NS}
+    {
+        "id": INT,
+        "category": S,
+        "community": S,
+        "body": S,
+        "created_at": S,
+        "reply": NS,
+        "replied_at": NS,
+    }
 )
 
 
@@ -86,8 +93,12 @@ def notice_json(n: Notice, with_figures: bool = False) -> dict[str, Any]:
     if with_figures and n.kind == NoticeKind.BULLETIN:
         rows = svc.bulletin_rows(n, svc.previous_bulletin(n))
         figures = [
-            {"offence": r.offence, "count": r.count, "previous": r.previous,
-             "change_pct": r.change_pct}
+            {
+                "offence": r.offence,
+                "count": r.count,
+                "previous": r.previous,
+                "change_pct": r.change_pct,
+            }
             for r in rows
         ]
     return {
@@ -125,18 +136,33 @@ def notices() -> Any:
 
     kind, community, page = _kind_arg(), _community_arg(), page_arg()
     rows, total = svc.public_notices(
-        kind=kind, community_id=community.id if community else None,
-        q=request.args.get("q", "")[:50], page=page,
+        kind=kind,
+        community_id=community.id if community else None,
+        q=request.args.get("q", "")[:50],
+        page=page,
     )
-    args = {k: v for k, v in (("community", community.slug if community else None),
-                              ("kind", kind.value if kind else None)) if v}
-    return jsonify(items=[notice_json(n) for n in rows], total=total, page=page,
-                   feed=url_for("notices.feed", **args))
+    args = {
+        k: v
+        for k, v in (
+            ("community", community.slug if community else None),
+            ("kind", kind.value if kind else None),
+        )
+        if v
+    }
+    return jsonify(
+        items=[notice_json(n) for n in rows],
+        total=total,
+        page=page,
+        feed=url_for("notices.feed", **args),
+    )
 
 
 @bp.route("/notices/<int:notice_id>")
-@operation("notices", "One notice; a bulletin with its figures against the previous period",
-           response=NOTICE)
+@operation(
+    "notices",
+    "One notice; a bulletin with its figures against the previous period",
+    response=NOTICE,
+)
 def notice(notice_id: int) -> Any:
     """A published notice (or any the officer may edit)."""
     n = db.session.get(Notice, notice_id)
@@ -149,7 +175,9 @@ def notice(notice_id: int) -> Any:
 @operation(
     "notices",
     "Atom feed links: the whole station, and per community and kind",
-    response=_obj({"items": {"type": "array", "items": _obj({"community": NS, "kind": NS, "href": S})}}),
+    response=_obj(
+        {"items": {"type": "array", "items": _obj({"community": NS, "kind": NS, "href": S})}}
+    ),
 )
 def feeds() -> Any:
     """Every feed a reader can subscribe to."""
@@ -158,11 +186,21 @@ def feeds() -> Any:
     base = current_app.config["BASE_URL"].rstrip("/")
     items = [{"community": None, "kind": None, "href": base + url_for("notices.feed")}]
     for c in all_communities():
-        items.append({"community": c.slug, "kind": None,
-                      "href": base + url_for("notices.feed", community=c.slug)})
+        items.append(
+            {
+                "community": c.slug,
+                "kind": None,
+                "href": base + url_for("notices.feed", community=c.slug),
+            }
+        )
         for k in NoticeKind:
-            items.append({"community": c.slug, "kind": k.value,
-                          "href": base + url_for("notices.feed", community=c.slug, kind=k.value)})
+            items.append(
+                {
+                    "community": c.slug,
+                    "kind": k.value,
+                    "href": base + url_for("notices.feed", community=c.slug, kind=k.value),
+                }
+            )
     return jsonify(items=items)
 
 
@@ -190,15 +228,28 @@ def _save(n: Notice | None) -> Any:
     ids = payload.get("community_ids") if isinstance(payload, dict) else None
     ids = [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
     if any(i not in dict(served_choices(current_user)) for i in ids):
-        return error(422, "invalid", _("提交的内容有误。"), {"community_ids": [_("只能面向您负责的社区发布。")]})
+        return error(
+            422,
+            "invalid",
+            _("提交的内容有误。"),
+            {"community_ids": [_("只能面向您负责的社区发布。")]},
+        )
     kind = NoticeKind(form.kind.data)
     try:
         saved = svc.save_notice(
-            current_user, n, kind=kind, title=form.title.data, body_html=form.body_html.data or "",
-            station_wide=bool(form.station_wide.data), community_ids=ids,
-            pinned=bool(form.pinned.data), show_author=bool(form.show_author.data),
-            publish_at=to_utc(form.publish_at.data), expires_at=to_utc(form.expires_at.data),
-            advice=form.advice.data or "", period_start=form.period_start.data,
+            current_user,
+            n,
+            kind=kind,
+            title=form.title.data,
+            body_html=form.body_html.data or "",
+            station_wide=bool(form.station_wide.data),
+            community_ids=ids,
+            pinned=bool(form.pinned.data),
+            show_author=bool(form.show_author.data),
+            publish_at=to_utc(form.publish_at.data),
+            expires_at=to_utc(form.expires_at.data),
+            advice=form.advice.data or "",
+            period_start=form.period_start.data,
             figures=_figures(payload) if kind == NoticeKind.BULLETIN else None,
         )
     except DomainError as exc:
@@ -212,7 +263,10 @@ def _save(n: Notice | None) -> Any:
     "notices",
     "Write a notice (times are station-local YYYY-MM-DDTHH:MM; community_ids a list; "
     "bulletins take figures {offence: count})",
-    form=NoticeForm, response=NOTICE, auth="officer", status=201,
+    form=NoticeForm,
+    response=NOTICE,
+    auth="officer",
+    status=201,
 )
 def create_notice() -> Any:
     """Create a notice; the HTML is sanitised on save."""
@@ -248,8 +302,11 @@ def publish_notice(notice_id: int) -> Any:
 
 
 @bp.route("/lost-found")
-@operation("notices", "Lost-and-found items on show (?page=)",
-           response=_obj({"items": {"type": "array", "items": ITEM}, "total": INT, "page": INT}))
+@operation(
+    "notices",
+    "Lost-and-found items on show (?page=)",
+    response=_obj({"items": {"type": "array", "items": ITEM}, "total": INT, "page": INT}),
+)
 def lost_found() -> Any:
     """Open and claimed items, newest first."""
     page = page_arg()
@@ -260,9 +317,15 @@ def lost_found() -> Any:
 def item_json(i: LostItem) -> dict[str, Any]:
     """A lost-and-found item (no reporter or claimant)."""
     return {
-        "id": i.id, "kind": i.kind.value, "status": i.status.value, "status_label": i.status.label,
-        "title": i.title, "description": i.description, "place": i.place,
-        "happened_on": _iso(i.happened_on), "collect_at": i.collect_at,
+        "id": i.id,
+        "kind": i.kind.value,
+        "status": i.status.value,
+        "status_label": i.status.label,
+        "title": i.title,
+        "description": i.description,
+        "place": i.place,
+        "happened_on": _iso(i.happened_on),
+        "collect_at": i.collect_at,
         "community": i.community.slug if i.community else None,
     }
 
@@ -270,8 +333,13 @@ def item_json(i: LostItem) -> dict[str, Any]:
 def message_json(m: ContactMessage) -> dict[str, Any]:
     """A contact-box message and its reply."""
     return {
-        "id": m.id, "category": m.category.value, "community": m.community.slug, "body": m.body,
-        "created_at": m.created_at.isoformat(), "reply": m.reply, "replied_at": _iso(m.replied_at),
+        "id": m.id,
+        "category": m.category.value,
+        "community": m.community.slug,
+        "body": m.body,
+        "created_at": m.created_at.isoformat(),
+        "reply": m.reply,
+        "replied_at": _iso(m.replied_at),
     }
 
 
@@ -294,15 +362,21 @@ def contact() -> Any:
         return err
     msg, code = svc.send_message(
         current_user if current_user.is_authenticated else None,
-        community_id=form.community_id.data, category=MessageCategory(form.category.data),
-        body=form.body.data, anonymous=bool(form.anonymous.data),
+        community_id=form.community_id.data,
+        category=MessageCategory(form.category.data),
+        body=form.body.data,
+        anonymous=bool(form.anonymous.data),
     )
     return jsonify(id=msg.id, tracking_code=code), 201
 
 
 @bp.route("/contact/track", methods=["POST"])
-@operation("notices", "Read an anonymous message and its reply by tracking code",
-           form=TrackForm, response=MESSAGE)
+@operation(
+    "notices",
+    "Read an anonymous message and its reply by tracking code",
+    form=TrackForm,
+    response=MESSAGE,
+)
 def contact_track() -> Any:
     """The code is posted, so it stays out of addresses and logs."""
     form, err = validated(TrackForm)

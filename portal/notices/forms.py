@@ -30,7 +30,9 @@ class NoticeForm(PortalForm):
     title = StringField(_l("标题"), validators=[DataRequired(), Length(max=120)])
     body_html = TextAreaField(_l("正文"), validators=[Length(max=100_000)])
     station_wide = BooleanField(_l("面向全站"), default=True)
-    community_ids = SelectMultipleField(_l("指定社区"), coerce=int, choices=[], validate_choice=True)
+    community_ids = SelectMultipleField(
+        _l("指定社区"), coerce=int, choices=[], validate_choice=True
+    )
     pinned = BooleanField(_l("置顶"))
     show_author = BooleanField(_l("署上我的姓名"))
     publish_at = DateTimeLocalField(

@@ -188,9 +188,7 @@ class NoticeImage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(80), unique=True)
-    uploaded_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -309,9 +307,7 @@ class ContactMessage(Base):
     tracking_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     reply: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    replied_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )

@@ -25,8 +25,10 @@ def contact_panel(officer: User) -> Panel:
         count=len(late),
         link=url_for("notices.staff_messages"),
         rows=[
-            (f"{m.community.name} · {m.category.label} · {m.body[:30]}",
-             url_for("notices.staff_message", message_id=m.id))
+            (
+                f"{m.community.name} · {m.category.label} · {m.body[:30]}",
+                url_for("notices.staff_message", message_id=m.id),
+            )
             for m in late[:5]
         ],
         empty_text=_("没有逾期未回复的留言（待回复 %(n)s 条）。", n=len(waiting)),

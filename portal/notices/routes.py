@@ -157,9 +157,18 @@ def feed() -> Any:
         kind=kind, community_id=community.id if community else None, per_page=30
     )
     title = " · ".join(
-        x for x in (_("网上警务室"), community.name if community else "", kind.label if kind else "") if x
+        x
+        for x in (_("网上警务室"), community.name if community else "", kind.label if kind else "")
+        if x
     )
-    args = {k: v for k, v in (("community", community.slug if community else None), ("kind", kind.value if kind else None)) if v}
+    args = {
+        k: v
+        for k, v in (
+            ("community", community.slug if community else None),
+            ("kind", kind.value if kind else None),
+        )
+        if v
+    }
     body = svc.atom_feed(
         rows,
         title=title,
@@ -337,9 +346,7 @@ def _edit(notice: Notice | None) -> Any:
             flash(_("已保存：%(state)s", state=saved.state().label), "success")
             return redirect(url_for("notices.staff_index"))
     status = 422 if (form.errors or figures.errors or request.method == "POST") else 200
-    return render_template(
-        "notices/edit.html", form=form, figures=figures, notice=notice
-    ), status
+    return render_template("notices/edit.html", form=form, figures=figures, notice=notice), status
 
 
 @bp.route("/backoffice/notices/new", methods=["GET", "POST"])
@@ -362,7 +369,9 @@ def edit(notice_id: int) -> Any:
     return _edit(_editable(notice_id))
 
 
-@bp.route("/backoffice/notices/<int:notice_id>/<any(publish, withdraw):notice_action>", methods=["POST"])
+@bp.route(
+    "/backoffice/notices/<int:notice_id>/<any(publish, withdraw):notice_action>", methods=["POST"]
+)
 @staff_required
 def act(notice_id: int, notice_action: str) -> Any:
     """Publish at once, or withdraw."""

@@ -196,7 +196,9 @@ def public_notices(
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(
-            or_(Notice.title.like(pattern, escape="\\"), Notice.body_text.like(pattern, escape="\\"))
+            or_(
+                Notice.title.like(pattern, escape="\\"), Notice.body_text.like(pattern, escape="\\")
+            )
         )
     total = db.session.scalar(select(func.count(Notice.id)).where(*where)) or 0
     rows = db.session.scalars(
@@ -368,9 +370,24 @@ def chart(rows: list[BulletinRow], width: int = 320, bar_area: int = 140) -> dic
             if value is None:
                 continue
             h = round(value * bar_area / top, 1)
-            bars.append(Bar(round(x0 + j * bar_w, 1), 20 + bar_area - h, round(bar_w - 2, 1), h, value, current))
+            bars.append(
+                Bar(
+                    round(x0 + j * bar_w, 1),
+                    20 + bar_area - h,
+                    round(bar_w - 2, 1),
+                    h,
+                    value,
+                    current,
+                )
+            )
         labels.append((round(i * group + group / 2, 1), r.offence))
-    return {"width": width, "height": bar_area + 44, "bars": bars, "labels": labels, "base": 20 + bar_area}
+    return {
+        "width": width,
+        "height": bar_area + 44,
+        "bars": bars,
+        "labels": labels,
+        "base": 20 + bar_area,
+    }
 
 
 # --- subscriptions -----------------------------------------------------------------
@@ -503,7 +520,11 @@ def atom_feed(
     feed = ET.Element(f"{{{ATOM}}}feed")
     sub(feed, "id", base + self_url)
     sub(feed, "title", title)
-    sub(feed, "updated", _iso(max((n.publish_at for n in notices), default=None, key=lambda d: _iso(d))))
+    sub(
+        feed,
+        "updated",
+        _iso(max((n.publish_at for n in notices), default=None, key=lambda d: _iso(d))),
+    )
     sub(feed, "link", rel="self", href=base + self_url, type="application/atom+xml")
     sub(feed, "link", rel="alternate", href=base + alternate_url, type="text/html")
     author = sub(feed, "author")
@@ -513,7 +534,15 @@ def atom_feed(
         link = base + url_for("notices.show", notice_id=n.id)
         sub(entry, "id", link)
         sub(entry, "title", n.title)
-        sub(entry, "updated", _iso(n.updated_at if n.updated_at and n.publish_at and n.updated_at > n.publish_at else n.publish_at))
+        sub(
+            entry,
+            "updated",
+            _iso(
+                n.updated_at
+                if n.updated_at and n.publish_at and n.updated_at > n.publish_at
+                else n.publish_at
+            ),
+        )
         sub(entry, "published", _iso(n.publish_at))
         sub(entry, "link", rel="alternate", href=link, type="text/html")
         sub(entry, "category", term=n.kind.value, label=n.kind.label)
@@ -644,7 +673,9 @@ def staff_items(officer: User) -> list[LostItem]:
     )
     if officer.role != "admin":
         served = [c.id for c in officer.served_communities]
-        stmt = stmt.where(or_(LostItem.community_id.is_(None), LostItem.community_id.in_(served or [-1])))
+        stmt = stmt.where(
+            or_(LostItem.community_id.is_(None), LostItem.community_id.in_(served or [-1]))
+        )
     rows = db.session.scalars(
         stmt.options(selectinload(LostItem.community), selectinload(LostItem.claimant))
         .order_by(LostItem.status, LostItem.created_at.desc())
@@ -726,7 +757,9 @@ def reply(officer: User, msg: ContactMessage, text: str) -> None:
         )
 
 
-def messages_for(officer: User, waiting_only: bool = False, limit: int = 100) -> list[ContactMessage]:
+def messages_for(
+    officer: User, waiting_only: bool = False, limit: int = 100
+) -> list[ContactMessage]:
     """Messages to the communities an officer serves (admins: all), oldest waiting first."""
     stmt = select(ContactMessage)
     if officer.role != "admin":

@@ -23,10 +23,18 @@ def test_list_read_and_feeds(app, world, client):
 
 def test_officer_creates_bulletin_and_publishes(app, world, client):
     login(client, "officer@example.com")
-    resp = client.post("/api/v1/notices", json={
-        "kind": "bulletin", "title": "三月下半月警情", "body_html": "<p>x<script>1</script></p>",
-        "station_wide": False, "community_ids": [world["community"]],
-        "period_start": "2026-03-16", "figures": {"盗窃": 3, "诈骗": 1}})
+    resp = client.post(
+        "/api/v1/notices",
+        json={
+            "kind": "bulletin",
+            "title": "三月下半月警情",
+            "body_html": "<p>x<script>1</script></p>",
+            "station_wide": False,
+            "community_ids": [world["community"]],
+            "period_start": "2026-03-16",
+            "figures": {"盗窃": 3, "诈骗": 1},
+        },
+    )
     assert resp.status_code == 201, resp.get_json()
     data = resp.get_json()
     assert data["state"] == "draft" and data["body_html"] == "<p>x</p>"
@@ -34,14 +42,38 @@ def test_officer_creates_bulletin_and_publishes(app, world, client):
     assert {f["offence"]: f["count"] for f in data["figures"]} == {"盗窃": 3, "诈骗": 1}
     assert client.post(f"/api/v1/notices/{data['id']}/publish").get_json()["state"] == "published"
     # Someone else's community is refused; bad figures are refused.
-    bad = client.post("/api/v1/notices", json={"kind": "tip", "title": "x", "station_wide": False,
-                                               "community_ids": [world["other_community"]]})
+    bad = client.post(
+        "/api/v1/notices",
+        json={
+            "kind": "tip",
+            "title": "x",
+            "station_wide": False,
+            "community_ids": [world["other_community"]],
+        },
+    )
     assert bad.status_code == 422 and "community_ids" in bad.get_json()["error"]["fields"]
-    assert client.post("/api/v1/notices", json={"kind": "bulletin", "title": "x", "station_wide": True,
-                                                 "period_start": "2026-03-01",
-                                                 "figures": {"盗窃": -1}}).status_code == 422
-    upd = client.put(f"/api/v1/notices/{data['id']}", json={
-        "kind": "bulletin", "title": "改名", "station_wide": True, "period_start": "2026-03-16"})
+    assert (
+        client.post(
+            "/api/v1/notices",
+            json={
+                "kind": "bulletin",
+                "title": "x",
+                "station_wide": True,
+                "period_start": "2026-03-01",
+                "figures": {"盗窃": -1},
+            },
+        ).status_code
+        == 422
+    )
+    upd = client.put(
+        f"/api/v1/notices/{data['id']}",
+        json={
+            "kind": "bulletin",
+            "title": "改名",
+            "station_wide": True,
+            "period_start": "2026-03-16",
+        },
+    )
     assert upd.status_code == 200 and upd.get_json()["title"] == "改名"
 
 
@@ -53,8 +85,10 @@ def test_residents_cannot_write(app, world, client):
 
 
 def test_contact_box_over_the_api(app, world, client):
-    resp = client.post("/api/v1/contact", json={"community_id": world["community"],
-                                                "category": "tip", "body": "接口匿名线索"})
+    resp = client.post(
+        "/api/v1/contact",
+        json={"community_id": world["community"], "category": "tip", "body": "接口匿名线索"},
+    )
     assert resp.status_code == 201
     code = resp.get_json()["tracking_code"]
     assert code and len(code) == 19
@@ -62,8 +96,10 @@ def test_contact_box_over_the_api(app, world, client):
     assert read["body"] == "接口匿名线索" and read["reply"] is None
     assert client.post("/api/v1/contact/track", json={"code": "nope"}).status_code == 404
     login(client, "resident@example.com")
-    named = client.post("/api/v1/contact", json={"community_id": world["community"],
-                                                 "category": "suggestion", "body": "接口署名建议"})
+    named = client.post(
+        "/api/v1/contact",
+        json={"community_id": world["community"], "category": "suggestion", "body": "接口署名建议"},
+    )
     assert named.get_json()["tracking_code"] is None
     with app.app_context():
         assert db.session.query(ContactMessage).filter_by(sender_id=world["resident"]).count() == 1
@@ -71,8 +107,10 @@ def test_contact_box_over_the_api(app, world, client):
 
 def test_lost_found_list(app, world, client):
     login(client, "officer@example.com")
-    client.post("/backoffice/lost-found", data={"title": "钥匙", "collect_at": "警务室",
-                                                "community_id": world["community"]})
+    client.post(
+        "/backoffice/lost-found",
+        data={"title": "钥匙", "collect_at": "警务室", "community_id": world["community"]},
+    )
     items = client.get("/api/v1/lost-found").get_json()["items"]
     assert [i["title"] for i in items] == ["钥匙"] and items[0]["community"] == "c1"
 
@@ -87,8 +125,10 @@ def test_demo_data(app, client):
         assert kinds == set(NoticeKind)
         assert db.session.query(Notice).count() == 9  # idempotent
         bulletin = (
-            db.session.query(Notice).filter_by(kind=NoticeKind.BULLETIN)
-            .order_by(Notice.period_start.desc()).first()
+            db.session.query(Notice)
+            .filter_by(kind=NoticeKind.BULLETIN)
+            .order_by(Notice.period_start.desc())
+            .first()
         )
         bid = bulletin.id
     html = client.get(f"/notices/{bid}").get_data(as_text=True)

@@ -34,8 +34,16 @@ def test_change_pct():
 
 
 def _bulletin(app, officer, start, counts, **kw):
-    return write(app, officer, kind=NoticeKind.BULLETIN, title=f"警情公示 {start}",
-                 period_start=start, figures=counts, advice="锁好电动车", **kw)
+    return write(
+        app,
+        officer,
+        kind=NoticeKind.BULLETIN,
+        title=f"警情公示 {start}",
+        period_start=start,
+        figures=counts,
+        advice="锁好电动车",
+        **kw,
+    )
 
 
 def test_bulletin_against_previous_period(app, world, client):
@@ -58,7 +66,7 @@ def test_bulletin_against_previous_period(app, world, client):
     assert "2026-03-16" in html and "2026-03-31" in html
     assert "+50.0%" in html and "-20.0%" in html and "+33.3%" in html
     assert "锁好电动车" in html
-    svg = html[html.index("<svg"): html.index("</svg>")]
+    svg = html[html.index("<svg") : html.index("</svg>")]
     assert "<script" not in svg and "style=" not in svg
     assert len(re.findall(r"<rect ", svg)) == 6  # two periods x three offences
 
@@ -72,8 +80,15 @@ def test_first_bulletin_has_nothing_to_compare(app, world, client):
 def test_bulletin_form_stores_counts(app, world, client):
     login(client, "officer@example.com")
     offences = svc.DEFAULT_OFFENCES
-    data = {"kind": "bulletin", "title": "三月上半月警情", "body_html": "", "station_wide": "y",
-            "period_start": "2026-03-05", "advice": "注意防范", "publish_at": "2026-03-16T09:00"}
+    data = {
+        "kind": "bulletin",
+        "title": "三月上半月警情",
+        "body_html": "",
+        "station_wide": "y",
+        "period_start": "2026-03-05",
+        "advice": "注意防范",
+        "publish_at": "2026-03-16T09:00",
+    }
     data.update({f"count_{i}": str(i + 1) for i in range(len(offences))})
     assert client.post("/backoffice/notices/new", data=data).status_code == 302
     with app.app_context():

@@ -20,7 +20,9 @@ A = "{http://www.w3.org/2005/Atom}"
 def _count(app, user_id):
     with app.app_context():
         return db.session.scalar(
-            select(func.count()).where(Notification.user_id == user_id, Notification.kind == "notice")
+            select(func.count()).where(
+                Notification.user_id == user_id, Notification.kind == "notice"
+            )
         )
 
 
@@ -70,8 +72,13 @@ def test_targeting_decides_who_hears(app, world, make, client):
     other = make.user("resident", world["other_community"], login="tiexi@example.com")
     _subscribe(client, "resident@example.com")
     _subscribe(client, "tiexi@example.com")
-    write(app, world["officer"], title="只给天桥", station_wide=False,
-          community_ids=[world["community"]])
+    write(
+        app,
+        world["officer"],
+        title="只给天桥",
+        station_wide=False,
+        community_ids=[world["community"]],
+    )
     assert _count(app, world["resident"]) == 1 and _count(app, other) == 0
     write(app, world["officer"], title="全站")
     assert _count(app, world["resident"]) == 2 and _count(app, other) == 1
@@ -86,8 +93,14 @@ def test_unsubscribe_and_unsubscribed_hear_nothing(app, world, client):
 
 
 def test_atom_feed_is_valid_atom(app, world, client):
-    write(app, world["officer"], title="天桥提示 <&>", station_wide=False,
-          community_ids=[world["community"]], body_html="<p>内容 &amp; <b>粗</b></p>")
+    write(
+        app,
+        world["officer"],
+        title="天桥提示 <&>",
+        station_wide=False,
+        community_ids=[world["community"]],
+        body_html="<p>内容 &amp; <b>粗</b></p>",
+    )
     write(app, world["officer"], title="法治", kind=NoticeKind.LEGAL)
     write(app, world["officer"], title="草稿", publish_at=None)
     resp = client.get("/notices/feed.atom?community=c1&kind=tip")
@@ -96,7 +109,11 @@ def test_atom_feed_is_valid_atom(app, world, client):
     assert root.tag == f"{A}feed"
     for required in ("id", "title", "updated", "author"):
         assert root.find(f"{A}{required}") is not None
-    assert root.find(f"{A}link[@rel='self']").get("href").startswith("http://localhost/notices/feed.atom")
+    assert (
+        root.find(f"{A}link[@rel='self']")
+        .get("href")
+        .startswith("http://localhost/notices/feed.atom")
+    )
     entries = root.findall(f"{A}entry")
     assert [e.find(f"{A}title").text for e in entries] == ["天桥提示 <&>"]
     e = entries[0]

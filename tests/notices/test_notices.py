@@ -28,7 +28,11 @@ def test_state_follows_the_clock():
     n.withdrawn_at = NOW
     assert n.state(NOW + dt.timedelta(days=1)) == NoticeState.WITHDRAWN
     # SQLite returns naive datetimes: they are UTC.
-    n2 = Notice(kind=NoticeKind.TIP, title="t", publish_at=(NOW - dt.timedelta(hours=1)).replace(tzinfo=None))
+    n2 = Notice(
+        kind=NoticeKind.TIP,
+        title="t",
+        publish_at=(NOW - dt.timedelta(hours=1)).replace(tzinfo=None),
+    )
     assert n2.state(NOW) == NoticeState.PUBLISHED
 
 
@@ -37,8 +41,13 @@ def test_public_list_shows_only_live_notices(app, world, client):
     live = write(app, world["officer"], title="现在可见")
     write(app, world["officer"], title="草稿不可见", publish_at=None)
     write(app, world["officer"], title="定时不可见", publish_at=now + dt.timedelta(hours=2))
-    write(app, world["officer"], title="过期不可见", publish_at=now - dt.timedelta(days=2),
-          expires_at=now - dt.timedelta(days=1))
+    write(
+        app,
+        world["officer"],
+        title="过期不可见",
+        publish_at=now - dt.timedelta(days=2),
+        expires_at=now - dt.timedelta(days=1),
+    )
     gone = write(app, world["officer"], title="撤回不可见")
     with app.test_request_context():
         from portal.accounts.models import User
@@ -79,10 +88,21 @@ def test_pinned_first_then_newest(app, world):
 
 def test_targeting_and_filters(app, world, client):
     write(app, world["officer"], title="全站提示")
-    write(app, world["officer"], title="天桥专属", station_wide=False,
-          community_ids=[world["community"]])
-    write(app, world["other_officer"], title="铁西专属", station_wide=False,
-          community_ids=[world["other_community"]], kind=NoticeKind.LEGAL)
+    write(
+        app,
+        world["officer"],
+        title="天桥专属",
+        station_wide=False,
+        community_ids=[world["community"]],
+    )
+    write(
+        app,
+        world["other_officer"],
+        title="铁西专属",
+        station_wide=False,
+        community_ids=[world["other_community"]],
+        kind=NoticeKind.LEGAL,
+    )
     tianqiao = client.get("/notices?community=c1").get_data(as_text=True)
     assert "全站提示" in tianqiao and "天桥专属" in tianqiao and "铁西专属" not in tianqiao
     legal = client.get("/notices?kind=legal").get_data(as_text=True)
@@ -101,7 +121,12 @@ def test_officer_may_target_only_served_communities(app, world):
 
 def test_pagination(app, world, client):
     for i in range(12):
-        write(app, world["officer"], title=f"第{i:02d}条", publish_at=utcnow() - dt.timedelta(minutes=i + 1))
+        write(
+            app,
+            world["officer"],
+            title=f"第{i:02d}条",
+            publish_at=utcnow() - dt.timedelta(minutes=i + 1),
+        )
     first = client.get("/notices").get_data(as_text=True)
     second = client.get("/notices?page=2").get_data(as_text=True)
     assert "第00条" in first and "第09条" in first and "第10条" not in first
@@ -152,8 +177,13 @@ def test_edit_keeps_schedule_in_station_time(app, world, client):
     login(client, "officer@example.com")
     client.post(
         "/backoffice/notices/new",
-        data={"kind": "tip", "title": "定时", "body_html": "<p>x</p>", "station_wide": "y",
-              "publish_at": "2099-01-02T08:30"},
+        data={
+            "kind": "tip",
+            "title": "定时",
+            "body_html": "<p>x</p>",
+            "station_wide": "y",
+            "publish_at": "2099-01-02T08:30",
+        },
     )
     with app.app_context():
         n = db.session.query(Notice).one()
@@ -170,15 +200,18 @@ def test_image_upload_is_checked_and_reencoded(app, world, client, tmp_path):
     from PIL import Image
 
     login(client, "officer@example.com")
-    bad = client.post("/backoffice/notices/images",
-                      data={"image": (io.BytesIO(b"<svg onload=alert(1)>"), "x.png")})
+    bad = client.post(
+        "/backoffice/notices/images",
+        data={"image": (io.BytesIO(b"<svg onload=alert(1)>"), "x.png")},
+    )
     assert bad.status_code == 422
     img = Image.new("RGB", (3000, 1000), "red")
     buf = io.BytesIO()
     img.save(buf, "JPEG", exif=Image.Exif())
     buf.write(b"<script>hidden</script>")
-    resp = client.post("/backoffice/notices/images",
-                       data={"image": (io.BytesIO(buf.getvalue()), "x.jpg")})
+    resp = client.post(
+        "/backoffice/notices/images", data={"image": (io.BytesIO(buf.getvalue()), "x.jpg")}
+    )
     assert resp.status_code == 201
     url = resp.get_json()["url"]
     served = client.get(url)
