@@ -111,6 +111,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
                 )
             )
     db.session.flush()
+    from portal.notices.seed import seed_demo_notices
+
+    seed_demo_notices()
     db.session.commit()
     return logins
 

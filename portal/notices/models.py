@@ -1,0 +1,326 @@
+"""Notices, crime-bulletin figures, subscriptions, lost-and-found items and the contact box."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.communities.models import Community
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+class NoticeKind(enum.StrEnum):
+    """The five kinds of notice the station publishes."""
+
+    TIP = "tip"
+    BULLETIN = "bulletin"
+    ANNOUNCEMENT = "announcement"
+    LEGAL = "legal"
+    LOST_FOUND = "lost_found"
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self])
+
+
+KIND_LABELS = {
+    NoticeKind.TIP: _l("警方提示"),
+    NoticeKind.BULLETIN: _l("警情公示"),
+    NoticeKind.ANNOUNCEMENT: _l("安民告示"),
+    NoticeKind.LEGAL: _l("法治宣传"),
+    NoticeKind.LOST_FOUND: _l("失物招领"),
+}
+
+
+class NoticeState(enum.StrEnum):
+    """Where a notice is in its life; computed from its times on every read."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return str(STATE_LABELS[self])
+
+
+STATE_LABELS = {
+    NoticeState.DRAFT: _l("草稿"),
+    NoticeState.SCHEDULED: _l("定时发布"),
+    NoticeState.PUBLISHED: _l("已发布"),
+    NoticeState.EXPIRED: _l("已过期"),
+    NoticeState.WITHDRAWN: _l("已撤回"),
+}
+
+notice_communities = Table(
+    "notice_communities",
+    Base.metadata,
+    Column("notice_id", ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True),
+    Column("community_id", ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Notice(Base):
+    """One notice. Its state is not stored: it follows from ``publish_at`` (none: a draft),
+    ``expires_at`` and ``withdrawn_at`` compared with now, so a scheduled notice goes live
+    and an old one expires without any job having to run."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised on save
+    body_text: Mapped[str] = mapped_column(Text, default="")  # for search and feeds
+    advice: Mapped[str] = mapped_column(Text, default="")  # bulletins: the officer's advice
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    unit: Mapped[str] = mapped_column(String(60), default="")
+    show_author: Mapped[bool] = mapped_column(Boolean, default=False)
+    station_wide: Mapped[bool] = mapped_column(Boolean, default=True)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    publish_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once, by whoever first claims the notice for telling its subscribers.
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    period_start: Mapped[dt.date | None] = mapped_column(Date)  # bulletins: the half-month
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    author: Mapped[User | None] = relationship()
+    communities: Mapped[list[Community]] = relationship(
+        secondary=notice_communities, order_by="Community.id"
+    )
+    figures: Mapped[list[BulletinFigure]] = relationship(
+        back_populates="notice", cascade="all, delete-orphan", order_by="BulletinFigure.position"
+    )
+
+    def state(self, now: dt.datetime | None = None) -> NoticeState:
+        """The notice's state at ``now``."""
+        now = now or utcnow()
+        if self.withdrawn_at is not None:
+            return NoticeState.WITHDRAWN
+        publish_at = _aware(self.publish_at)
+        if publish_at is None:
+            return NoticeState.DRAFT
+        if publish_at > now:
+            return NoticeState.SCHEDULED
+        expires_at = _aware(self.expires_at)
+        if expires_at is not None and expires_at <= now:
+            return NoticeState.EXPIRED
+        return NoticeState.PUBLISHED
+
+    @property
+    def is_public(self) -> bool:
+        """Visible to everyone: published and not expired."""
+        return self.state() == NoticeState.PUBLISHED
+
+    def can_edit(self, user: User) -> bool:
+        """Admins edit every notice; an officer their own, and those aimed at a community
+        they serve."""
+        if not user.is_authenticated or not user.is_staff:
+            return False
+        if user.role == "admin" or self.author_id == user.id:
+            return True
+        return any(user.serves(c.id) for c in self.communities)
+
+    def can_read(self, user: User) -> bool:
+        """Published notices are public; the others only for those who may edit them."""
+        return self.is_public or self.can_edit(user)
+
+
+class BulletinFigure(Base):
+    """One offence type's count in a crime bulletin's half-month: data, not only HTML."""
+
+    __tablename__ = "bulletin_figures"
+    __table_args__ = (UniqueConstraint("notice_id", "offence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    offence: Mapped[str] = mapped_column(String(30))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+    notice: Mapped[Notice] = relationship(back_populates="figures")
+
+
+class NoticeImage(Base):
+    """An image an officer uploaded for a notice, re-encoded; served publicly."""
+
+    __tablename__ = "notice_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(80), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NoticeSubscription(Base):
+    """A resident who wants to hear about new notices for a community."""
+
+    __tablename__ = "notice_subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "community_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ItemKind(enum.StrEnum):
+    """Found (handed in at the station) or lost (reported by a resident)."""
+
+    FOUND = "found"
+    LOST = "lost"
+
+    @property
+    def label(self) -> str:
+        return str(ITEM_KIND_LABELS[self])
+
+
+ITEM_KIND_LABELS = {ItemKind.FOUND: _l("招领"), ItemKind.LOST: _l("寻物")}
+
+
+class ItemStatus(enum.StrEnum):
+    """A lost-and-found item's state."""
+
+    PENDING = "pending"  # a resident's lost-item report awaiting moderation
+    OPEN = "open"
+    REJECTED = "rejected"
+    CLAIMED = "claimed"  # someone says it is theirs and will come to the office
+    RETURNED = "returned"
+
+    @property
+    def label(self) -> str:
+        return str(ITEM_STATUS_LABELS[self])
+
+
+ITEM_STATUS_LABELS = {
+    ItemStatus.PENDING: _l("待审核"),
+    ItemStatus.OPEN: _l("登记中"),
+    ItemStatus.REJECTED: _l("未通过"),
+    ItemStatus.CLAIMED: _l("已认领"),
+    ItemStatus.RETURNED: _l("已归还"),
+}
+
+
+class LostItem(Base):
+    """An item handed in, or one a resident lost."""
+
+    __tablename__ = "lost_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, 10), index=True)
+    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus), index=True)
+    title: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(String(120), default="")  # where found / lost
+    happened_on: Mapped[dt.date | None] = mapped_column(Date)
+    collect_at: Mapped[str] = mapped_column(String(120), default="")  # where to collect
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    community: Mapped[Community | None] = relationship()
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
+    claimant: Mapped[User | None] = relationship(foreign_keys=[claimant_id])
+
+    def can_moderate(self, user: User) -> bool:
+        """Officers of the item's community (or any, for items with none); admins."""
+        if not user.is_authenticated or not user.is_staff:
+            return False
+        return self.community_id is None or user.serves(self.community_id)
+
+
+class MessageCategory(enum.StrEnum):
+    """A tip (线索) or a suggestion (建议)."""
+
+    TIP = "tip"
+    SUGGESTION = "suggestion"
+
+    @property
+    def label(self) -> str:
+        return str(CATEGORY_LABELS[self])
+
+
+CATEGORY_LABELS = {MessageCategory.TIP: _l("线索举报"), MessageCategory.SUGGESTION: _l("意见建议")}
+
+
+class ContactMessage(Base):
+    """A message to the contact box (警民联系箱).
+
+    For an anonymous message nothing identifies the sender: no user, no address, no user
+    agent — there are no columns for them. The sender holds a tracking code; only its
+    SHA-256 is stored."""
+
+    __tablename__ = "contact_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    category: Mapped[MessageCategory] = mapped_column(_enum(MessageCategory))
+    body: Mapped[str] = mapped_column(Text)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    tracking_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+    community: Mapped[Community] = relationship()
+    sender: Mapped[User | None] = relationship(foreign_keys=[sender_id])
+
+    def can_answer(self, user: User) -> bool:
+        """Officers of the message's community, and admins."""
+        return user.is_authenticated and user.is_staff and user.serves(self.community_id)
+
+    def can_be_read_by(self, user: User) -> bool:
+        """The named sender, or whoever may answer."""
+        if not user.is_authenticated:
+            return False
+        return (self.sender_id is not None and self.sender_id == user.id) or self.can_answer(user)

@@ -1,0 +1,803 @@
+"""Notice use cases: write, schedule, publish, withdraw, list and search; crime-bulletin
+arithmetic; subscriptions and telling subscribers exactly once; Atom feeds; lost and
+found; the contact box."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree as ET
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from portal.db import db, utcnow
+from portal.errors import DomainError
+from portal.jobs import register_job
+from portal.notices.models import (
+    BulletinFigure,
+    ContactMessage,
+    ItemKind,
+    ItemStatus,
+    LostItem,
+    MessageCategory,
+    Notice,
+    NoticeImage,
+    NoticeKind,
+    NoticeSubscription,
+    notice_communities,
+)
+from portal.notices.sanitize import clean_html, plain_text
+from portal.security import audit
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.communities.models import Community
+
+DEFAULT_OFFENCES = ("盗窃", "诈骗", "抢劫", "入室盗窃", "电动车被盗")
+REPLY_WORKING_DAYS = 3
+
+
+def offences() -> list[str]:
+    """The offence types a crime bulletin counts (setting ``NOTICE_OFFENCES``)."""
+    return list(current_app.config.get("NOTICE_OFFENCES") or DEFAULT_OFFENCES)
+
+
+# --- writing notices ---------------------------------------------------------------
+
+
+def _communities(ids: list[int]) -> list[Community]:
+    from portal.communities.models import Community
+
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Community).where(Community.id.in_(ids))))
+
+
+def _check_targets(officer: User, station_wide: bool, communities: list[Community]) -> None:
+    if not station_wide and not communities:
+        raise DomainError(_("请选择面向全站还是指定社区。"), field="community_ids")
+    for c in communities:
+        if not officer.serves(c.id):
+            raise DomainError(_("只能面向您负责的社区发布。"), field="community_ids")
+
+
+def _unit_of(officer: User) -> str:
+    served = officer.served_communities
+    return _("%(name)s警务室", name=served[0].name) if served else _("派出所")
+
+
+def save_notice(
+    officer: User,
+    notice: Notice | None,
+    *,
+    kind: NoticeKind,
+    title: str,
+    body_html: str,
+    station_wide: bool,
+    community_ids: list[int],
+    pinned: bool = False,
+    show_author: bool = False,
+    publish_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
+    advice: str = "",
+    period_start: dt.date | None = None,
+    figures: dict[str, int] | None = None,
+) -> Notice:
+    """Create or change a notice. The HTML is sanitised here, once, before it is stored.
+
+    ``publish_at`` None keeps it a draft; a time in the future schedules it."""
+    communities = [] if station_wide else _communities(community_ids)
+    _check_targets(officer, station_wide, communities)
+    if expires_at is not None and publish_at is not None and expires_at <= publish_at:
+        raise DomainError(_("过期时间必须晚于发布时间。"), field="expires_at")
+    if kind == NoticeKind.BULLETIN and period_start is None:
+        raise DomainError(_("警情公示需要填写统计时段。"), field="period_start")
+    created = notice is None
+    if notice is None:
+        notice = Notice(author_id=officer.id, unit=_unit_of(officer))
+        db.session.add(notice)
+    notice.kind = kind
+    notice.title = title.strip()
+    notice.body_html = clean_html(body_html)
+    notice.body_text = plain_text(notice.body_html)
+    notice.advice = advice.strip()
+    notice.station_wide = station_wide
+    notice.communities = communities
+    notice.pinned = pinned
+    notice.show_author = show_author
+    notice.expires_at = expires_at
+    notice.period_start = half_month_start(period_start) if period_start else None
+    if notice.withdrawn_at is None:
+        notice.publish_at = publish_at
+    if kind == NoticeKind.BULLETIN and figures is not None:
+        set_figures(notice, figures)
+    db.session.flush()
+    audit.record(officer, "notice.create" if created else "notice.update", obj=notice)
+    announce_if_live(notice)
+    return notice
+
+
+def publish_now(officer: User, notice: Notice) -> None:
+    """Publish a draft or scheduled notice at once (a withdrawn one comes back)."""
+    notice.withdrawn_at = None
+    notice.publish_at = utcnow()
+    db.session.flush()
+    audit.record(officer, "notice.publish", obj=notice)
+    announce_if_live(notice)
+
+
+def withdraw(officer: User, notice: Notice) -> None:
+    """Take a notice down; it stays in the back office."""
+    if notice.withdrawn_at is None:
+        notice.withdrawn_at = utcnow()
+        db.session.flush()
+        audit.record(officer, "notice.withdraw", obj=notice)
+
+
+def store_notice_image(officer: User, upload: Any) -> NoticeImage:
+    """Check an uploaded image by its bytes and re-encode it (no EXIF, at most 1600 px)."""
+    from portal.security.uploads import UploadError, store_image
+
+    try:
+        name = store_image(upload, "notice_images", max_side=1600)
+    except UploadError as exc:
+        raise DomainError(str(exc), field="image") from None
+    image = NoticeImage(filename=name, uploaded_by_id=officer.id)
+    db.session.add(image)
+    db.session.flush()
+    return image
+
+
+# --- reading notices ---------------------------------------------------------------
+
+
+def _public(now: dt.datetime) -> Any:
+    return and_(
+        Notice.withdrawn_at.is_(None),
+        Notice.publish_at.is_not(None),
+        Notice.publish_at <= now,
+        or_(Notice.expires_at.is_(None), Notice.expires_at > now),
+    )
+
+
+def _aimed_at(community_id: int) -> Any:
+    return or_(
+        Notice.station_wide.is_(True),
+        exists().where(
+            notice_communities.c.notice_id == Notice.id,
+            notice_communities.c.community_id == community_id,
+        ),
+    )
+
+
+def public_notices(
+    *,
+    kind: NoticeKind | None = None,
+    community_id: int | None = None,
+    q: str = "",
+    page: int = 1,
+    per_page: int = 10,
+) -> tuple[list[Notice], int]:
+    """Published notices, pinned first then newest; filtered and searched."""
+    now = utcnow()
+    where = [_public(now)]
+    if kind is not None:
+        where.append(Notice.kind == kind)
+    if community_id is not None:
+        where.append(_aimed_at(community_id))
+    q = q.strip()[:50]
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            or_(
+                Notice.title.like(pattern, escape="\\"), Notice.body_text.like(pattern, escape="\\")
+            )
+        )
+    total = db.session.scalar(select(func.count(Notice.id)).where(*where)) or 0
+    rows = db.session.scalars(
+        select(Notice)
+        .where(*where)
+        .options(selectinload(Notice.communities))
+        .order_by(Notice.pinned.desc(), Notice.publish_at.desc(), Notice.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
+def related(notice: Notice, limit: int = 4) -> list[Notice]:
+    """Other published notices of the same kind, newest first."""
+    rows = db.session.scalars(
+        select(Notice)
+        .where(_public(utcnow()), Notice.kind == notice.kind, Notice.id != notice.id)
+        .order_by(Notice.publish_at.desc())
+        .limit(limit)
+    ).all()
+    return list(rows)
+
+
+def staff_notices(officer: User, page: int, per_page: int = 20) -> tuple[list[Notice], int]:
+    """Every notice an officer may edit (admins: all), newest first."""
+    stmt = select(Notice)
+    if officer.role != "admin":
+        served = [c.id for c in officer.served_communities]
+        stmt = stmt.where(
+            or_(
+                Notice.author_id == officer.id,
+                exists().where(
+                    notice_communities.c.notice_id == Notice.id,
+                    notice_communities.c.community_id.in_(served or [-1]),
+                ),
+            )
+        )
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(
+        stmt.options(selectinload(Notice.communities))
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
+# --- crime bulletins ---------------------------------------------------------------
+
+
+def half_month_start(day: dt.date) -> dt.date:
+    """The first day of the half-month ``day`` falls in (the 1st or the 16th)."""
+    return day.replace(day=1 if day.day <= 15 else 16)
+
+
+def half_month_end(start: dt.date) -> dt.date:
+    """The last day of the half-month starting on ``start``."""
+    if start.day == 1:
+        return start.replace(day=15)
+    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def previous_half_month(start: dt.date) -> dt.date:
+    """The start of the half-month before the one starting on ``start``."""
+    if start.day == 16:
+        return start.replace(day=1)
+    return (start - dt.timedelta(days=1)).replace(day=16)
+
+
+def set_figures(notice: Notice, counts: dict[str, int]) -> None:
+    """Store a bulletin's counts, one row per offence type, in the configured order."""
+    order = {name: i for i, name in enumerate(offences())}
+    existing = {f.offence: f for f in notice.figures}
+    for name, count in counts.items():
+        if count < 0:
+            raise DomainError(_("数量不能为负数。"), field="figures")
+        fig = existing.get(name)
+        if fig is None:
+            fig = BulletinFigure(offence=name)
+            notice.figures.append(fig)
+        fig.count = int(count)
+        fig.position = order.get(name, len(order))
+
+
+@dataclass
+class BulletinRow:
+    """One offence type: this period, the previous one, and the change."""
+
+    offence: str
+    count: int
+    previous: int | None
+    change_pct: float | None  # None when there is nothing to compare with
+
+    @property
+    def change_label(self) -> str:
+        if self.change_pct is None:
+            return "—"
+        return f"{self.change_pct:+.1f}%"
+
+
+def change_pct(current: int, previous: int | None) -> float | None:
+    """The change in per cent from ``previous`` to ``current``; None when undefined."""
+    if previous is None or previous == 0:
+        return None
+    return round((current - previous) * 100 / previous, 1)
+
+
+def previous_bulletin(notice: Notice) -> Notice | None:
+    """The published bulletin for the half-month before this one."""
+    if notice.period_start is None:
+        return None
+    return db.session.scalar(
+        select(Notice)
+        .where(
+            Notice.kind == NoticeKind.BULLETIN,
+            Notice.period_start == previous_half_month(notice.period_start),
+            Notice.id != notice.id,
+            Notice.withdrawn_at.is_(None),
+            Notice.publish_at.is_not(None),
+        )
+        .options(selectinload(Notice.figures))
+        .order_by(Notice.publish_at.desc())
+        .limit(1)
+    )
+
+
+def bulletin_rows(notice: Notice, previous: Notice | None) -> list[BulletinRow]:
+    """The table and chart of a bulletin against the previous period."""
+    before = {f.offence: f.count for f in previous.figures} if previous else {}
+    rows = []
+    for f in notice.figures:
+        prev = before.get(f.offence) if previous else None
+        rows.append(BulletinRow(f.offence, f.count, prev, change_pct(f.count, prev)))
+    return rows
+
+
+def bulletin_total(rows: list[BulletinRow]) -> BulletinRow:
+    """The sum over every offence type."""
+    count = sum(r.count for r in rows)
+    prevs = [r.previous for r in rows if r.previous is not None]
+    previous = sum(prevs) if prevs else None
+    return BulletinRow(_("合计"), count, previous, change_pct(count, previous))
+
+
+@dataclass
+class Bar:
+    """One bar of the SVG chart."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+    current: bool
+
+
+def chart(rows: list[BulletinRow], width: int = 320, bar_area: int = 140) -> dict[str, Any]:
+    """Geometry of a grouped bar chart (this period against the previous), drawn by the
+    template as SVG: no script, no inline style."""
+    top = max([r.count for r in rows] + [r.previous or 0 for r in rows] + [1])
+    group = width / max(len(rows), 1)
+    bar_w = max(group / 3, 4)
+    bars, labels = [], []
+    for i, r in enumerate(rows):
+        x0 = i * group + group / 6
+        for j, (value, current) in enumerate(((r.previous, False), (r.count, True))):
+            if value is None:
+                continue
+            h = round(value * bar_area / top, 1)
+            bars.append(
+                Bar(
+                    round(x0 + j * bar_w, 1),
+                    20 + bar_area - h,
+                    round(bar_w - 2, 1),
+                    h,
+                    value,
+                    current,
+                )
+            )
+        labels.append((round(i * group + group / 2, 1), r.offence))
+    return {
+        "width": width,
+        "height": bar_area + 44,
+        "bars": bars,
+        "labels": labels,
+        "base": 20 + bar_area,
+    }
+
+
+# --- subscriptions -----------------------------------------------------------------
+
+
+def is_subscribed(user: User, community_id: int) -> bool:
+    """True if the user hears about new notices for the community."""
+    return bool(
+        db.session.scalar(
+            select(NoticeSubscription.id).where(
+                NoticeSubscription.user_id == user.id,
+                NoticeSubscription.community_id == community_id,
+            )
+        )
+    )
+
+
+def subscribe(user: User) -> NoticeSubscription:
+    """Subscribe a resident to their own community's notices (idempotent)."""
+    if user.community_id is None:
+        raise DomainError(_("请先在账户中选择所在社区。"))
+    sub = db.session.scalar(
+        select(NoticeSubscription).where(
+            NoticeSubscription.user_id == user.id,
+            NoticeSubscription.community_id == user.community_id,
+        )
+    )
+    if sub is None:
+        sub = NoticeSubscription(user_id=user.id, community_id=user.community_id)
+        db.session.add(sub)
+        db.session.flush()
+    return sub
+
+
+def unsubscribe(user: User) -> None:
+    """Stop hearing about new notices."""
+    for sub in db.session.scalars(
+        select(NoticeSubscription).where(NoticeSubscription.user_id == user.id)
+    ):
+        db.session.delete(sub)
+    db.session.flush()
+
+
+def _claim_announcement(notice_id: int, now: dt.datetime) -> bool:
+    # Of two workers (or a request and a worker) racing, exactly one wins the notice.
+    result = db.session.execute(
+        update(Notice)
+        .where(
+            Notice.id == notice_id,
+            Notice.notified_at.is_(None),
+            _public(now),
+        )
+        .values(notified_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _tell_subscribers(notice: Notice) -> int:
+    from portal.accounts.models import User
+    from portal.notifications.services import notify
+
+    stmt = select(User).join(NoticeSubscription, NoticeSubscription.user_id == User.id)
+    if not notice.station_wide:
+        stmt = stmt.where(
+            NoticeSubscription.community_id.in_([c.id for c in notice.communities] or [-1])
+        )
+    users = db.session.scalars(stmt.distinct()).all()
+    link = f"/notices/{notice.id}"  # built by hand: the worker has no request
+    for user in users:
+        notify(
+            user,
+            _l("新%(kind)s：%(title)s", kind=notice.kind.label, title=notice.title),
+            notice.body_text[:200],
+            link=link,
+            kind="notice",
+        )
+    return len(users)
+
+
+def announce_if_live(notice: Notice) -> int:
+    """Tell the subscribers about a notice that is live now, once in its life."""
+    if notice.is_public and _claim_announcement(notice.id, utcnow()):
+        db.session.refresh(notice)
+        return _tell_subscribers(notice)
+    return 0
+
+
+@register_job("announce-notices", 60)
+def announce_due() -> int:
+    """The job: scheduled notices whose time has come are announced, each exactly once."""
+    now = utcnow()
+    ids = db.session.scalars(
+        select(Notice.id).where(Notice.notified_at.is_(None), _public(now)).limit(100)
+    ).all()
+    told = 0
+    for notice_id in ids:
+        if _claim_announcement(notice_id, now):
+            notice = db.session.get(Notice, notice_id)
+            assert notice is not None
+            told += _tell_subscribers(notice)
+            db.session.commit()
+    return told
+
+
+# --- Atom --------------------------------------------------------------------------
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def _iso(value: dt.datetime | None) -> str:
+    value = value or utcnow()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atom_feed(
+    notices: list[Notice], *, title: str, self_url: str, alternate_url: str, base: str
+) -> bytes:
+    """An Atom 1.0 document of the given notices."""
+    ET.register_namespace("", ATOM)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    sub(feed, "id", base + self_url)
+    sub(feed, "title", title)
+    sub(
+        feed,
+        "updated",
+        _iso(max((n.publish_at for n in notices), default=None, key=lambda d: _iso(d))),
+    )
+    sub(feed, "link", rel="self", href=base + self_url, type="application/atom+xml")
+    sub(feed, "link", rel="alternate", href=base + alternate_url, type="text/html")
+    author = sub(feed, "author")
+    sub(author, "name", _("网上警务室"))
+    for n in notices:
+        entry = sub(feed, "entry")
+        link = base + url_for("notices.show", notice_id=n.id)
+        sub(entry, "id", link)
+        sub(entry, "title", n.title)
+        sub(
+            entry,
+            "updated",
+            _iso(
+                n.updated_at
+                if n.updated_at and n.publish_at and n.updated_at > n.publish_at
+                else n.publish_at
+            ),
+        )
+        sub(entry, "published", _iso(n.publish_at))
+        sub(entry, "link", rel="alternate", href=link, type="text/html")
+        sub(entry, "category", term=n.kind.value, label=n.kind.label)
+        sub(entry, "summary", n.body_text[:300])
+        sub(entry, "content", n.body_html, type="html")
+        a = sub(entry, "author")
+        sub(a, "name", n.unit or _("网上警务室"))
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+# --- lost and found ----------------------------------------------------------------
+
+
+def register_found(
+    officer: User,
+    *,
+    title: str,
+    description: str,
+    place: str,
+    happened_on: dt.date | None,
+    collect_at: str,
+    community_id: int | None,
+) -> LostItem:
+    """An item handed in at the station: listed at once."""
+    if community_id is not None and not officer.serves(community_id):
+        raise DomainError(_("只能登记您负责的社区。"), field="community_id")
+    item = LostItem(
+        kind=ItemKind.FOUND,
+        status=ItemStatus.OPEN,
+        title=title.strip(),
+        description=description.strip(),
+        place=place.strip(),
+        happened_on=happened_on,
+        collect_at=collect_at.strip(),
+        community_id=community_id,
+        reporter_id=officer.id,
+    )
+    db.session.add(item)
+    db.session.flush()
+    audit.record(officer, "lost_found.found", obj=item)
+    return item
+
+
+def report_lost(
+    resident: User, *, title: str, description: str, place: str, happened_on: dt.date | None
+) -> LostItem:
+    """A resident's lost item: shown once an officer approves it."""
+    item = LostItem(
+        kind=ItemKind.LOST,
+        status=ItemStatus.PENDING,
+        title=title.strip(),
+        description=description.strip(),
+        place=place.strip(),
+        happened_on=happened_on,
+        community_id=resident.community_id,
+        reporter_id=resident.id,
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def moderate_item(officer: User, item: LostItem, action: str, reason: str = "") -> None:
+    """Approve or reject a lost-item report, or mark an item returned."""
+    from portal.notifications.services import notify
+
+    if action == "approve" and item.status == ItemStatus.PENDING:
+        item.status = ItemStatus.OPEN
+    elif action == "reject" and item.status == ItemStatus.PENDING:
+        item.status = ItemStatus.REJECTED
+        item.reason = reason.strip()[:200] or None
+    elif action == "returned" and item.status in (ItemStatus.OPEN, ItemStatus.CLAIMED):
+        item.status = ItemStatus.RETURNED
+    else:
+        raise DomainError(_("该物品当前状态下不能这样处理。"))
+    db.session.flush()
+    audit.record(officer, f"lost_found.{action}", obj=item)
+    if item.reporter is not None and item.kind == ItemKind.LOST and action != "returned":
+        notify(
+            item.reporter,
+            _l("您的寻物登记已审核：%(status)s", status=item.status.label),
+            item.reason or "",
+            link=url_for("notices.lost_found"),
+            kind="lost_found",
+        )
+
+
+def claim_item(resident: User, item: LostItem) -> None:
+    """Say a found item is yours; the officers are told and you bring proof to the office."""
+    from portal.notifications.services import notify
+
+    if item.kind != ItemKind.FOUND or item.status != ItemStatus.OPEN:
+        raise DomainError(_("该物品不能认领。"))
+    item.status = ItemStatus.CLAIMED
+    item.claimant_id = resident.id
+    db.session.flush()
+    audit.record(resident, "lost_found.claim", obj=item)
+    officers = item.community.officers if item.community else []
+    for officer in officers:
+        notify(
+            officer,
+            _l("失物被认领：%(title)s", title=item.title),
+            _l("认领人将携带证明到警务室领取。"),
+            link=url_for("notices.staff_lost_found"),
+            kind="lost_found",
+        )
+
+
+def public_items(page: int, per_page: int = 20) -> tuple[list[LostItem], int]:
+    """Items shown publicly: open and claimed ones, newest first."""
+    where = LostItem.status.in_([ItemStatus.OPEN, ItemStatus.CLAIMED])
+    total = db.session.scalar(select(func.count(LostItem.id)).where(where)) or 0
+    rows = db.session.scalars(
+        select(LostItem)
+        .where(where)
+        .options(selectinload(LostItem.community))
+        .order_by(LostItem.created_at.desc(), LostItem.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
+def staff_items(officer: User) -> list[LostItem]:
+    """Items an officer handles: pending reports first, then open and claimed."""
+    stmt = select(LostItem).where(
+        LostItem.status.in_([ItemStatus.PENDING, ItemStatus.OPEN, ItemStatus.CLAIMED])
+    )
+    if officer.role != "admin":
+        served = [c.id for c in officer.served_communities]
+        stmt = stmt.where(
+            or_(LostItem.community_id.is_(None), LostItem.community_id.in_(served or [-1]))
+        )
+    rows = db.session.scalars(
+        stmt.options(selectinload(LostItem.community), selectinload(LostItem.claimant))
+        .order_by(LostItem.status, LostItem.created_at.desc())
+        .limit(200)
+    ).all()
+    return list(rows)
+
+
+# --- contact box -------------------------------------------------------------------
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def new_tracking_code() -> str:
+    """A code an anonymous sender keeps to read the reply: 16 characters, no look-alikes."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(16))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def send_message(
+    sender: User | None,
+    *,
+    community_id: int,
+    category: MessageCategory,
+    body: str,
+    anonymous: bool,
+) -> tuple[ContactMessage, str | None]:
+    """Put a message in the contact box. An anonymous one stores no user, no address and
+    no audit entry; the sender gets a tracking code (returned once, stored hashed)."""
+    from portal.communities.models import Community
+
+    if db.session.get(Community, community_id) is None:
+        raise DomainError(_("请选择社区。"), field="community_id")
+    anonymous = anonymous or sender is None or not sender.is_authenticated
+    msg = ContactMessage(
+        community_id=community_id,
+        category=category,
+        body=body.strip(),
+        sender_id=None if anonymous else sender.id,  # type: ignore[union-attr]
+    )
+    code = None
+    if anonymous:
+        code = new_tracking_code()
+        msg.tracking_hash = _code_hash(code)
+    db.session.add(msg)
+    db.session.flush()
+    return msg, code
+
+
+def message_by_code(code: str) -> ContactMessage | None:
+    """The anonymous message a tracking code belongs to."""
+    code = (code or "").strip()
+    if not code or len(code) > 40:
+        return None
+    return db.session.scalar(
+        select(ContactMessage).where(ContactMessage.tracking_hash == _code_hash(code))
+    )
+
+
+def reply(officer: User, msg: ContactMessage, text: str) -> None:
+    """Answer a message (回告); a named sender is notified."""
+    from portal.notifications.services import notify
+
+    msg.reply = text.strip()
+    msg.replied_at = utcnow()
+    msg.replied_by_id = officer.id
+    db.session.flush()
+    audit.record(officer, "contact.reply", obj=msg)
+    if msg.sender is not None:
+        notify(
+            msg.sender,
+            _l("警民联系箱已回复您的留言"),
+            msg.reply[:200],
+            link=url_for("notices.my_messages"),
+            kind="contact",
+        )
+
+
+def messages_for(
+    officer: User, waiting_only: bool = False, limit: int = 100
+) -> list[ContactMessage]:
+    """Messages to the communities an officer serves (admins: all), oldest waiting first."""
+    stmt = select(ContactMessage)
+    if officer.role != "admin":
+        stmt = stmt.where(
+            ContactMessage.community_id.in_([c.id for c in officer.served_communities] or [-1])
+        )
+    if waiting_only:
+        stmt = stmt.where(ContactMessage.replied_at.is_(None))
+    return list(
+        db.session.scalars(
+            stmt.options(selectinload(ContactMessage.community))
+            .order_by(ContactMessage.replied_at.is_not(None), ContactMessage.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def reply_due(msg: ContactMessage) -> dt.datetime:
+    """When the reply is due: the end of the 3rd working day after the message came."""
+    from portal.station.calendar import get_calendar
+
+    created = msg.created_at if msg.created_at.tzinfo else msg.created_at.replace(tzinfo=dt.UTC)
+    return get_calendar().add_working_days(created, REPLY_WORKING_DAYS)
+
+
+def overdue(messages: list[ContactMessage], now: dt.datetime | None = None) -> list[ContactMessage]:
+    """Unanswered messages waiting longer than 3 working days."""
+    now = now or utcnow()
+    return [m for m in messages if m.replied_at is None and reply_due(m) < now]
+
+
+def sent_by(user: User) -> list[ContactMessage]:
+    """A named sender's own messages, newest first."""
+    return list(
+        db.session.scalars(
+            select(ContactMessage)
+            .where(ContactMessage.sender_id == user.id)
+            .order_by(ContactMessage.created_at.desc())
+            .limit(50)
+        )
+    )
