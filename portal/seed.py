@@ -112,6 +112,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
             )
     db.session.flush()
     db.session.commit()
+    from portal.appointments.seed import seed_demo_appointments
+
+    seed_demo_appointments()
     return logins
 
 
