@@ -60,6 +60,30 @@ ACCESS = {
     "api.submit_organisation": USER,
     "api.notifications": USER,
     "api.mark_read": USER,
+    "appointments.index": PUBLIC,
+    "appointments.service": USER,
+    "appointments.book": USER,
+    "appointments.mine": USER,
+    "appointments.show": USER,
+    "appointments.qr": USER,
+    "appointments.ics": USER,
+    "appointments.cancel": USER,
+    "appointments.reschedule": USER,
+    "appointments.rate": USER,
+    "appointments.officer_day": STAFF,
+    "appointments.check_in": STAFF,
+    "appointments.handle": STAFF,
+    "appointments.plan": OFFICER,
+    "appointments.add_exception": OFFICER,
+    "appointments.services": STAFF,
+    "api.appointment_services": PUBLIC,
+    "api.appointment_slots": USER,
+    "api.appointment_book": USER,
+    "api.appointment_bookings": USER,
+    "api.appointment_cancel": USER,
+    "api.appointment_reschedule": USER,
+    "api.appointment_ics": USER,
+    "api.appointment_check_in": STAFF,
 }
 
 ARGS = {
@@ -75,6 +99,8 @@ ARGS = {
     "token": "not-a-token",
     "code": "en",
     "filename": "css/portal.css",
+    "service_id": 1,
+    "booking_id": 1,
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

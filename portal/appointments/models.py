@@ -189,7 +189,7 @@ class Booking(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # see the composite index
     service_id: Mapped[int] = mapped_column(ForeignKey("appointment_services.id"))
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
