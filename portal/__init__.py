@@ -95,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     """Each feature package is one blueprint."""
     from portal.accounts import bp as accounts_bp
     from portal.api import bp as api_bp
+    from portal.appointments import bp as appointments_bp
     from portal.backoffice import bp as backoffice_bp
     from portal.communities import bp as communities_bp
     from portal.main import bp as main_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     for bp in (main_bp, accounts_bp, communities_bp, notifications_bp, backoffice_bp, api_bp):
         app.register_blueprint(bp)
     app.register_blueprint(notices_bp)
+    app.register_blueprint(appointments_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

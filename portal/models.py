@@ -4,6 +4,7 @@ A new feature package adds its models module here.
 """
 
 from portal.accounts import models as accounts  # noqa: F401
+from portal.appointments import models as appointments  # noqa: F401
 from portal.communities import models as communities  # noqa: F401
 from portal.db import Base
 from portal.notices import models as notices  # noqa: F401

@@ -115,6 +115,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
 
     seed_demo_notices()
     db.session.commit()
+    from portal.appointments.seed import seed_demo_appointments
+
+    seed_demo_appointments()
     return logins
 
 

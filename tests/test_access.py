@@ -89,6 +89,30 @@ ACCESS = {
     "notices.moderate": STAFF,
     "notices.staff_messages": STAFF,
     "notices.staff_message": STAFF,
+    "appointments.index": PUBLIC,
+    "appointments.service": USER,
+    "appointments.book": USER,
+    "appointments.mine": USER,
+    "appointments.show": USER,
+    "appointments.qr": USER,
+    "appointments.ics": USER,
+    "appointments.cancel": USER,
+    "appointments.reschedule": USER,
+    "appointments.rate": USER,
+    "appointments.officer_day": STAFF,
+    "appointments.check_in": STAFF,
+    "appointments.handle": STAFF,
+    "appointments.plan": OFFICER,
+    "appointments.add_exception": OFFICER,
+    "appointments.services": STAFF,
+    "api.appointment_services": PUBLIC,
+    "api.appointment_slots": USER,
+    "api.appointment_book": USER,
+    "api.appointment_bookings": USER,
+    "api.appointment_cancel": USER,
+    "api.appointment_reschedule": USER,
+    "api.appointment_ics": USER,
+    "api.appointment_check_in": STAFF,
 }
 
 ARGS = {
@@ -110,6 +134,8 @@ ARGS = {
     "item_action": "approve",
     "message_id": 1,
     "name": "0123456789abcdef0123456789abcdef.png",
+    "service_id": 1,
+    "booking_id": 1,
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

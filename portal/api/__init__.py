@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from portal.api import accounts, communities, meta, notices, notifications  # noqa: E402,F401
+from portal.api import (  # noqa: E402,F401
+    accounts,
+    appointments,
+    communities,
+    meta,
+    notices,
+    notifications,
+)

@@ -1,0 +1,386 @@
+"""Appointment pages: services, free slots, booking, confirmation; the officer's views."""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import groupby
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.models import Role, User
+from portal.appointments import bp
+from portal.appointments import panels as _panels  # noqa: F401  (registers the panel)
+from portal.appointments import services as svc
+from portal.appointments.forms import (
+    BookForm,
+    CheckInForm,
+    ExceptionForm,
+    FinishForm,
+    PlanForm,
+    RateForm,
+    ReasonForm,
+    RescheduleForm,
+    ServiceForm,
+    parse_periods,
+)
+from portal.appointments.models import Booking, ExceptionKind, Location, Service
+from portal.appointments.slots import local_day
+from portal.db import db, utcnow
+from portal.errors import DomainError
+from portal.security.access import login_required, require, roles_required, staff_required
+from portal.station.calendar import STATION_TZ
+
+provider_required = roles_required("officer", "admin", "lawyer")
+plan_owner_required = roles_required("officer", "lawyer")
+
+
+def _service_or_404(service_id: int) -> Service:
+    service = db.session.get(Service, service_id)
+    if service is None or not service.is_active:
+        abort(404)
+    return service
+
+
+def _booking_or_404(code: str) -> Booking:
+    booking = svc.by_code(code)
+    if booking is None:
+        abort(404)
+    require(booking.can_be_seen_by(current_user))
+    return booking
+
+
+def _by_day(slots: list[dt.datetime]) -> list[tuple[dt.date, list[dt.datetime]]]:
+    return [(day, list(group)) for day, group in groupby(slots, key=local_day)]
+
+
+@bp.route("/appointments")
+def index() -> Any:
+    """The services with the materials to bring (public)."""
+    return render_template("appointments/index.html", services=svc.active_services())
+
+
+def _render_service(service: Service, form: BookForm, status: int = 200,
+                    alternatives: list[dt.datetime] | None = None) -> Any:
+    providers = svc.providers_for(service, current_user)
+    try:
+        chosen = int(request.values.get("provider_id") or (providers[0].id if providers else 0))
+    except ValueError:
+        chosen = 0
+    provider = next((p for p in providers if p.id == chosen), None)
+    slots = svc.free_slots(service, provider.id, days=31) if provider else []
+    return render_template(
+        "appointments/service.html", service=service, providers=providers, provider=provider,
+        days=_by_day(slots), form=form, alternatives=alternatives or [],
+        alt_days=_by_day(alternatives or []),
+    ), status
+
+
+@bp.route("/appointments/s/<int:service_id>")
+@login_required
+def service(service_id: int) -> Any:
+    """Free slots of the resident's officer (or the lawyers) for one service."""
+    return _render_service(_service_or_404(service_id), BookForm())
+
+
+@bp.route("/appointments/s/<int:service_id>/book", methods=["POST"])
+@login_required
+def book(service_id: int) -> Any:
+    service = _service_or_404(service_id)
+    form = BookForm()
+    if not form.validate_on_submit():
+        return _render_service(service, form, 422)
+    provider = db.session.get(User, form.provider_id.data)
+    if provider is None:
+        abort(404)
+    try:
+        booking = svc.book(current_user, service, provider, form.starts_at_value,
+                           address=form.address.data or "", note=form.note.data or "")
+    except svc.SlotTaken as exc:
+        flash(exc.message, "error")
+        return _render_service(service, form, 409, exc.alternatives)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _render_service(service, form, 409)
+    return redirect(url_for("appointments.show", code=booking.code), 303)
+
+
+@bp.route("/appointments/mine")
+@login_required
+def mine() -> Any:
+    return render_template("appointments/mine.html", bookings=svc.my_bookings(current_user))
+
+
+@bp.route("/appointments/b/<code>")
+@login_required
+def show(code: str) -> Any:
+    """The confirmation page: code, QR, calendar file, materials, cancel/reschedule."""
+    booking = _booking_or_404(code)
+    return render_template(
+        "appointments/show.html", b=booking, reason_form=ReasonForm(), rate_form=RateForm(),
+        is_resident=booking.resident_id == current_user.id,
+    )
+
+
+@bp.route("/appointments/b/<code>/qr.svg")
+@login_required
+def qr(code: str) -> Any:
+    booking = _booking_or_404(code)
+    return Response(svc.qr_svg(booking.code), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.route("/appointments/b/<code>/booking.ics")
+@login_required
+def ics(code: str) -> Any:
+    booking = _booking_or_404(code)
+    return Response(
+        svc.ics_bytes(booking), mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{booking.code}.ics"'},
+    )
+
+
+@bp.route("/appointments/b/<code>/cancel", methods=["POST"])
+@login_required
+def cancel(code: str) -> Any:
+    booking = _booking_or_404(code)
+    require(booking.resident_id == current_user.id or booking.can_be_handled_by(current_user))
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("请填写原因。"), "error")
+        return redirect(url_for("appointments.show", code=booking.code), 303)
+    try:
+        svc.cancel(booking, current_user, form.reason.data)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("appointments.show", code=booking.code), 303)
+    flash(_("预约已取消。"), "success")
+    return redirect(url_for("appointments.show", code=booking.code))
+
+
+@bp.route("/appointments/b/<code>/reschedule", methods=["GET", "POST"])
+@login_required
+def reschedule(code: str) -> Any:
+    booking = _booking_or_404(code)
+    require(booking.resident_id == current_user.id or booking.can_be_handled_by(current_user))
+    form = RescheduleForm()
+    status, alternatives = 200, []
+    if form.validate_on_submit():
+        try:
+            svc.reschedule(booking, current_user, form.starts_at_value, form.reason.data)
+            flash(_("预约已改期。"), "success")
+            return redirect(url_for("appointments.show", code=booking.code), 303)
+        except svc.SlotTaken as exc:
+            flash(exc.message, "error")
+            status, alternatives = 409, exc.alternatives
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = 409
+    elif request.method == "POST":
+        status = 422
+    slots = svc.free_slots(booking.service, booking.provider_id, days=31,
+                           exclude_booking_id=booking.id) if booking.is_open else []
+    return render_template("appointments/reschedule.html", b=booking, form=form,
+                           days=_by_day(alternatives or slots)), status
+
+
+@bp.route("/appointments/b/<code>/rate", methods=["POST"])
+@login_required
+def rate(code: str) -> Any:
+    booking = _booking_or_404(code)
+    form = RateForm()
+    if not form.validate_on_submit():
+        flash(_("请选择 1 到 5 星。"), "error")
+        return redirect(url_for("appointments.show", code=booking.code), 303)
+    try:
+        svc.rate(booking, current_user, form.stars.data, form.comment.data or "")
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("appointments.show", code=booking.code), 303)
+    flash(_("感谢您的评价。"), "success")
+    return redirect(url_for("appointments.show", code=booking.code))
+
+
+# -- back office --------------------------------------------------------------------------
+
+
+def _day_arg() -> dt.date:
+    try:
+        return dt.date.fromisoformat(request.args.get("day", "")[:10])
+    except ValueError:
+        return local_day(utcnow())
+
+
+@bp.route("/backoffice/appointments")
+@provider_required
+def officer_day() -> Any:
+    """Day (or week) view of the provider's bookings, check-in and pending requests."""
+    day = _day_arg()
+    week = request.args.get("view") == "week"
+    first = day - dt.timedelta(days=day.weekday()) if week else day
+    bookings = svc.provider_bookings(current_user, first, 7 if week else 1)
+    grouped = [(d, list(g)) for d, g in groupby(bookings, key=lambda b: local_day(b.starts_at))]
+    return render_template(
+        "appointments/officer_day.html", day=day, week=week, first=first, grouped=grouped,
+        pending=svc.pending_requests(current_user), checkin_form=CheckInForm(),
+        finish_form=FinishForm(), tz=STATION_TZ, timedelta=dt.timedelta,
+    )
+
+
+@bp.route("/backoffice/appointments/checkin", methods=["POST"])
+@provider_required
+def check_in() -> Any:
+    form = CheckInForm()
+    booking = svc.by_code(form.code.data or "") if form.validate_on_submit() else None
+    if booking is None or not booking.can_be_handled_by(current_user):
+        flash(_("没有找到该预约号。"), "error")
+        return redirect(url_for("appointments.officer_day"), 303)
+    try:
+        svc.check_in(booking, current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("appointments.officer_day"), 303)
+    flash(_("已签到：%(code)s %(s)s", code=booking.code, s=booking.service.name), "success")
+    return redirect(url_for("appointments.officer_day"))
+
+
+@bp.route("/backoffice/appointments/<int:booking_id>/<action>", methods=["POST"])
+@provider_required
+def handle(booking_id: int, action: str) -> Any:
+    """Done, no-show, confirm or decline."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or action not in ("done", "no_show", "confirm", "decline"):
+        abort(404)
+    require(booking.can_be_handled_by(current_user))
+    form = FinishForm()
+    form.validate_on_submit()
+    try:
+        if action in ("confirm", "decline"):
+            svc.decide(booking, current_user, action == "confirm", form.reason.data or "")
+        else:
+            svc.finish(booking, current_user, action, form.note.data or "")
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("appointments.officer_day"), 303)
+    flash(_("已更新：%(s)s", s=booking.status.label), "success")
+    return redirect(url_for("appointments.officer_day", day=local_day(booking.starts_at)))
+
+
+def _fmt(rows: list[tuple[int, dt.time, dt.time]]) -> str:
+    return "\n".join(f"{wd + 1} {a:%H:%M}-{b:%H:%M}" for wd, a, b in rows)
+
+
+@bp.route("/backoffice/appointments/plan", methods=["GET", "POST"])
+@plan_owner_required
+def plan() -> Any:
+    """The provider's weekly plan, rules and exceptions."""
+    form = PlanForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            warnings = svc.save_plan(
+                current_user, current_user,
+                periods=parse_periods(form.periods.data) or [],
+                breaks=parse_periods(form.breaks.data) or [],
+                slot_minutes=form.slot_minutes.data, buffer_minutes=form.buffer_minutes.data,
+                min_notice_minutes=form.min_notice_minutes.data,
+                horizon_days=form.horizon_days.data,
+                follow_holidays=bool(form.follow_holidays.data),
+            )
+            flash(_("接待计划已保存。"), "success")
+            for w in warnings:
+                flash(w, "warning")
+            return redirect(url_for("appointments.plan"), 303)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = 409
+    elif request.method == "POST":
+        status = 422
+    else:
+        current = svc.plan_of(current_user.id)
+        if current is not None:
+            data = svc.plan_data(current_user.id)
+            form.periods.data = _fmt(sorted((wd, a, b) for wd, ps in data.periods.items()
+                                            for a, b in ps))
+            form.breaks.data = _fmt(sorted((wd, a, b) for wd, ps in data.breaks.items()
+                                           for a, b in ps))
+            form.slot_minutes.data = current.slot_minutes
+            form.buffer_minutes.data = current.buffer_minutes
+            form.min_notice_minutes.data = current.min_notice_minutes
+            form.horizon_days.data = current.horizon_days
+            form.follow_holidays.data = current.follow_holidays
+    from sqlalchemy import select
+
+    from portal.appointments.models import PlanException
+
+    exceptions = db.session.scalars(
+        select(PlanException).where(PlanException.provider_id == current_user.id,
+                                    PlanException.ends_at > utcnow())
+        .order_by(PlanException.starts_at)
+    ).all()
+    return render_template(
+        "appointments/plan.html", form=form, exc_form=ExceptionForm(), exceptions=exceptions,
+        warnings=svc.plan_warnings(current_user.id),
+    ), status
+
+
+@bp.route("/backoffice/appointments/exceptions", methods=["POST"])
+@plan_owner_required
+def add_exception() -> Any:
+    form = ExceptionForm()
+    if not form.validate_on_submit():
+        flash(_("请填写完整的起止时间。"), "error")
+        return redirect(url_for("appointments.plan"), 303)
+    start = form.starts_at.data.replace(tzinfo=STATION_TZ)
+    end = form.ends_at.data.replace(tzinfo=STATION_TZ)
+    try:
+        affected = svc.add_exception(current_user, current_user, ExceptionKind(form.kind.data),
+                                     start, end, form.reason.data or "")
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("appointments.plan"), 303)
+    flash(_("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected)), "success")
+    return redirect(url_for("appointments.plan"))
+
+
+@bp.route("/backoffice/appointments/services", methods=["GET", "POST"])
+@staff_required
+def services() -> Any:
+    """Admins and officers manage the services and their materials."""
+    form = ServiceForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            svc.save_service(
+                None, current_user, name=form.name.data.strip(),
+                description=form.description.data or "",
+                duration_minutes=form.duration_minutes.data,
+                provider_role=Role(form.provider_role.data),
+                location=Location(form.location.data),
+                needs_confirmation=bool(form.needs_confirmation.data),
+                materials=form.materials.data or "",
+            )
+            flash(_("服务已保存。"), "success")
+            return redirect(url_for("appointments.services"), 303)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = 409
+    elif request.method == "POST":
+        status = 422
+    from sqlalchemy import select
+
+    all_services = db.session.scalars(select(Service).order_by(Service.id)).all()
+    return render_template("appointments/services.html", form=form,
+                           services=all_services), status
+
+
+@bp.cli.command("send-reminders")
+def send_reminders_command() -> None:
+    """Send the day-before reminders (safe to run from cron while another run is going)."""
+    import click
+
+    n = svc.send_reminders()
+    db.session.commit()
+    click.echo(f"{n} reminders sent")

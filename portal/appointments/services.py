@@ -1,0 +1,666 @@
+"""Appointment use cases: plans, free slots, booking, cancelling, check-in, reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import Role, User
+from portal.appointments.models import (
+    CLAIM_UNIT,
+    OPEN_STATUSES,
+    Booking,
+    BookingStatus,
+    ExceptionKind,
+    Location,
+    PeriodKind,
+    PlanException,
+    PlanPeriod,
+    Service,
+    SlotClaim,
+    WorkingPlan,
+)
+from portal.appointments.slots import PlanData, compute_free_slots, half_days, local_day
+from portal.db import db, utcnow
+from portal.errors import DomainError
+from portal.jobs import register_job
+from portal.security import audit
+from portal.station.calendar import STATION_TZ, get_calendar
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+DEAD_STATUSES = (BookingStatus.CANCELLED, BookingStatus.DECLINED)
+
+
+class SlotTaken(DomainError):
+    """The slot was taken (just now, or before): the answer carries other free slots."""
+
+    def __init__(self, alternatives: Sequence[dt.datetime]) -> None:
+        super().__init__(
+            _("该时段刚刚被他人预约，请选择其他时段。"), field="starts_at", code="slot_taken"
+        )
+        self.alternatives = list(alternatives)
+
+
+def _cfg(key: str, default: int) -> int:
+    return int(current_app.config.get(key, default))
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+
+
+# -- services and providers ---------------------------------------------------------------
+
+
+def active_services() -> list[Service]:
+    return list(db.session.scalars(select(Service).where(Service.is_active).order_by(Service.id)))
+
+
+def providers_for(service: Service, resident: User | None) -> list[User]:
+    """Who serves a service for this resident: their community's officers, or any lawyer."""
+    stmt = select(User).where(User.role == service.provider_role, User.is_active_account)
+    users = list(db.session.scalars(stmt.order_by(User.id)))
+    if service.provider_role == Role.OFFICER and resident and resident.community_id:
+        own = [u for u in users if u.serves(resident.community_id)]
+        return own or users
+    return users
+
+
+def save_service(service: Service | None, actor: User, **fields: Any) -> Service:
+    """Create or edit a service (admins and officers)."""
+    if fields.get("duration_minutes", CLAIM_UNIT) % CLAIM_UNIT:
+        raise DomainError(_("时长须为 %(n)s 分钟的整数倍。", n=CLAIM_UNIT), field="duration_minutes")
+    if service is None:
+        service = Service()
+        db.session.add(service)
+    for key, value in fields.items():
+        setattr(service, key, value)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError(_("已有同名服务。"), field="name", code="conflict") from None
+    audit.record(actor, "appointments.service", obj=service)
+    return service
+
+
+# -- working plans ------------------------------------------------------------------------
+
+
+def plan_of(provider_id: int) -> WorkingPlan | None:
+    return db.session.get(WorkingPlan, provider_id)
+
+
+def plan_data(provider_id: int) -> PlanData | None:
+    """The plan as plain data: two queries."""
+    plan = plan_of(provider_id)
+    if plan is None:
+        return None
+    periods: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    breaks: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    rows = db.session.scalars(select(PlanPeriod).where(PlanPeriod.provider_id == provider_id))
+    for p in rows:
+        target = periods if p.kind == PeriodKind.WORK else breaks
+        target.setdefault(p.weekday, []).append((p.starts_at, p.ends_at))
+    return PlanData(
+        periods={k: sorted(v) for k, v in periods.items()},
+        breaks=breaks,
+        slot_minutes=plan.slot_minutes,
+        buffer_minutes=plan.buffer_minutes,
+        min_notice_minutes=plan.min_notice_minutes,
+        horizon_days=plan.horizon_days,
+        follow_holidays=plan.follow_holidays,
+    )
+
+
+def save_plan(
+    provider: User,
+    actor: User,
+    *,
+    periods: Sequence[tuple[int, dt.time, dt.time]],
+    breaks: Sequence[tuple[int, dt.time, dt.time]],
+    slot_minutes: int,
+    buffer_minutes: int,
+    min_notice_minutes: int,
+    horizon_days: int,
+    follow_holidays: bool = True,
+) -> list[str]:
+    """Replace a provider's plan; returns warnings (e.g. fewer than two half-days)."""
+    for name, value in (("slot_minutes", slot_minutes), ("buffer_minutes", buffer_minutes)):
+        if value % CLAIM_UNIT:
+            raise DomainError(_("时长须为 %(n)s 分钟的整数倍。", n=CLAIM_UNIT), field=name)
+    plan = plan_of(provider.id) or WorkingPlan(provider_id=provider.id)
+    db.session.add(plan)
+    plan.slot_minutes, plan.buffer_minutes = slot_minutes, buffer_minutes
+    plan.min_notice_minutes, plan.horizon_days = min_notice_minutes, horizon_days
+    plan.follow_holidays = follow_holidays
+    db.session.execute(delete(PlanPeriod).where(PlanPeriod.provider_id == provider.id))
+    for kind, rows in ((PeriodKind.WORK, periods), (PeriodKind.BREAK, breaks)):
+        for weekday, a, b in rows:
+            db.session.add(
+                PlanPeriod(provider_id=provider.id, weekday=weekday, starts_at=a, ends_at=b,
+                           kind=kind)
+            )
+    db.session.flush()
+    audit.record(actor, "appointments.plan", subject=provider)
+    return plan_warnings(provider.id)
+
+
+def plan_warnings(provider_id: int) -> list[str]:
+    data = plan_data(provider_id)
+    if data is None:
+        return [_("尚未设置接待计划，居民无法预约。")]
+    provider = db.session.get(User, provider_id)
+    if provider is not None and provider.role == Role.OFFICER and half_days(data.periods) < 2:
+        return [_("警务室接待每周应不少于两个半天，当前计划不足。")]
+    return []
+
+
+# -- free slots ---------------------------------------------------------------------------
+
+
+def free_slots(
+    service: Service,
+    provider_id: int,
+    first_day: dt.date | None = None,
+    days: int = 14,
+    now: dt.datetime | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[dt.datetime]:
+    """Free start times (UTC) for a provider and service; a fixed handful of queries."""
+    now = now or utcnow()
+    data = plan_data(provider_id)
+    if data is None:
+        return []
+    first_day = first_day or local_day(now)
+    last_day = first_day + dt.timedelta(days=max(0, days - 1))
+    lo = dt.datetime.combine(first_day, dt.time(), tzinfo=STATION_TZ) - dt.timedelta(days=1)
+    hi = dt.datetime.combine(last_day, dt.time(), tzinfo=STATION_TZ) + dt.timedelta(days=2)
+    exc = db.session.execute(
+        select(PlanException.kind, PlanException.starts_at, PlanException.ends_at).where(
+            PlanException.provider_id == provider_id,
+            PlanException.ends_at > lo,
+            PlanException.starts_at < hi,
+        )
+    ).all()
+    stmt = select(Booking.starts_at, Booking.ends_at).where(
+        Booking.provider_id == provider_id,
+        Booking.status.not_in(DEAD_STATUSES),
+        Booking.ends_at > lo,
+        Booking.starts_at < hi,
+    )
+    if exclude_booking_id is not None:
+        stmt = stmt.where(Booking.id != exclude_booking_id)
+    booked = [(_aware(s), _aware(e)) for s, e in db.session.execute(stmt).all()]
+    calendar = get_calendar()
+    return compute_free_slots(
+        data,
+        duration_minutes=service.duration_minutes,
+        first_day=first_day,
+        last_day=last_day,
+        now=_aware(now),
+        is_working_day=calendar.is_working_day,
+        unavailable=[(_aware(s), _aware(e)) for k, s, e in exc if k != ExceptionKind.EXTRA],
+        extras=[(_aware(s), _aware(e)) for k, s, e in exc if k == ExceptionKind.EXTRA],
+        booked=booked,
+    )
+
+
+def alternatives(service: Service, provider_id: int, around: dt.datetime, n: int = 5,
+                 now: dt.datetime | None = None) -> list[dt.datetime]:
+    """The next few free slots from the day of ``around`` on."""
+    slots = free_slots(service, provider_id, first_day=local_day(around), now=now)
+    later = [s for s in slots if s >= around]
+    return (later or slots)[:n]
+
+
+# -- booking ------------------------------------------------------------------------------
+
+
+def _units(start: dt.datetime, end: dt.datetime, buffer_minutes: int) -> list[dt.datetime]:
+    step = dt.timedelta(minutes=CLAIM_UNIT)
+    stop = end + dt.timedelta(minutes=buffer_minutes)
+    units, t = [], start
+    while t < stop:
+        units.append(t)
+        t += step
+    return units
+
+
+def _claim(booking: Booking, buffer_minutes: int) -> None:
+    """Insert the claimed units; the unique constraint refuses an overlap (IntegrityError)."""
+    db.session.add_all(
+        SlotClaim(booking_id=booking.id, provider_id=booking.provider_id, unit_start=u)
+        for u in _units(booking.starts_at, booking.ends_at, buffer_minutes)
+    )
+    db.session.flush()
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            Booking.resident_id == resident_id,
+            Booking.status.in_(OPEN_STATUSES),
+            Booking.ends_at > now,
+        )
+    ) or 0
+
+
+def needs_approval(resident_id: int) -> bool:
+    """Repeated no-shows since the last approved booking: the next one needs an officer."""
+    limit = _cfg("APPOINTMENT_NO_SHOW_LIMIT", 2)
+    last_approved = db.session.scalar(
+        select(func.max(Booking.starts_at)).where(
+            Booking.resident_id == resident_id,
+            Booking.needs_approval,
+            Booking.status.in_(
+                (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.DONE)
+            ),
+        )
+    )
+    stmt = select(func.count()).where(
+        Booking.resident_id == resident_id, Booking.status == BookingStatus.NO_SHOW
+    )
+    if last_approved is not None:
+        stmt = stmt.where(Booking.starts_at > last_approved)
+    return (db.session.scalar(stmt) or 0) >= limit
+
+
+def book(
+    resident: User,
+    service: Service,
+    provider: User,
+    starts_at: dt.datetime,
+    *,
+    address: str = "",
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Booking:
+    """Book a slot. The claim rows make a concurrent double booking impossible."""
+    now = now or utcnow()
+    starts_at = _aware(starts_at)
+    if not service.is_active or provider.role != service.provider_role:
+        raise DomainError(_("该服务不可预约。"), field="provider_id")
+    if service.location == Location.HOME and not address.strip():
+        raise DomainError(_("上门服务请填写地址。"), field="address")
+    # Serialise one resident's bookings (a row lock on PostgreSQL; SQLite transactions
+    # already run one at a time), so the open-booking limit holds under concurrency.
+    db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
+    limit = _cfg("APPOINTMENT_MAX_OPEN", 2)
+    if open_bookings_count(resident.id, now) >= limit:
+        raise DomainError(
+            _("您已有 %(n)s 个未完成的预约，请先办理或取消后再预约。", n=limit), code="limit"
+        )
+    slots = free_slots(service, provider.id, first_day=local_day(starts_at), days=1, now=now)
+    if starts_at not in slots:
+        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now))
+    approval = needs_approval(resident.id)
+    pending = service.needs_confirmation or approval
+    booking = Booking(
+        code=_new_code(),
+        resident_id=resident.id,
+        provider_id=provider.id,
+        service_id=service.id,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(minutes=service.duration_minutes),
+        status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
+        needs_approval=approval,
+        address=address.strip()[:200],
+        resident_note=note.strip()[:500],
+    )
+    plan = plan_of(provider.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(booking)
+            db.session.flush()
+            _claim(booking, plan.buffer_minutes if plan else 0)
+    except IntegrityError:
+        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now)) from None
+    booking.service, booking.provider, booking.resident = service, provider, resident
+    audit.record(resident, "appointments.book", obj=booking)
+    link = url_for("appointments.show", code=booking.code)
+    when = _when(booking)
+    from portal.notifications.services import notify
+
+    if pending:
+        notify(resident, _l("预约已提交，等待民警确认"), _l("%(s)s，%(t)s", s=service.name, t=when),
+               link=link, kind="appointment")
+        notify(provider, _l("有新的预约待确认"), _l("%(s)s，%(t)s", s=service.name, t=when),
+               link=url_for("appointments.officer_day"), kind="appointment")
+    else:
+        notify(resident, _l("预约成功：%(code)s", code=booking.code),
+               _l("%(s)s，%(t)s", s=service.name, t=when), link=link, kind="appointment")
+    return booking
+
+
+def _when(booking: Booking) -> str:
+    return _aware(booking.starts_at).astimezone(STATION_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def by_code(code: str) -> Booking | None:
+    return db.session.scalar(
+        select(Booking)
+        .where(Booking.code == code.strip().upper()[:12])
+        .options(selectinload(Booking.service), selectinload(Booking.provider))
+    )
+
+
+def my_bookings(resident: User) -> list[Booking]:
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.resident_id == resident.id)
+            .order_by(Booking.starts_at.desc())
+            .options(selectinload(Booking.service), selectinload(Booking.provider))
+        )
+    )
+
+
+def _check_cutoff(booking: Booking, actor: User, now: dt.datetime) -> None:
+    if not booking.is_open:
+        raise DomainError(_("该预约已不能更改。"), code="closed")
+    cutoff = dt.timedelta(minutes=_cfg("APPOINTMENT_CANCEL_CUTOFF_MINUTES", 120))
+    if actor.id == booking.resident_id and now > _aware(booking.starts_at) - cutoff:
+        raise DomainError(
+            _("距预约开始不足 %(m)s 分钟，不能再取消或改约，请联系民警。",
+              m=int(cutoff.total_seconds() // 60)),
+            code="cutoff",
+        )
+
+
+def cancel(booking: Booking, actor: User, reason: str, now: dt.datetime | None = None,
+           status: BookingStatus = BookingStatus.CANCELLED) -> None:
+    """Cancel (resident until the cutoff; staff any time) with a reason; frees the units."""
+    now = now or utcnow()
+    if not reason.strip():
+        raise DomainError(_("请填写原因。"), field="reason")
+    _check_cutoff(booking, actor, now)
+    booking.status = status
+    booking.cancel_reason = reason.strip()[:200]
+    db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == booking.id))
+    db.session.flush()
+    audit.record(actor, f"appointments.{status.value}", obj=booking)
+    from portal.notifications.services import notify
+
+    other = booking.provider if actor.id == booking.resident_id else booking.resident
+    notify(other, _l("预约已取消：%(code)s", code=booking.code),
+           _l("%(s)s，%(t)s。原因：%(r)s", s=booking.service.name, t=_when(booking),
+              r=booking.cancel_reason),
+           link=url_for("appointments.show", code=booking.code), kind="appointment")
+
+
+def reschedule(booking: Booking, actor: User, new_start: dt.datetime, reason: str,
+               now: dt.datetime | None = None) -> None:
+    """Move a booking to another free slot of the same provider, atomically."""
+    now = now or utcnow()
+    new_start = _aware(new_start)
+    if not reason.strip():
+        raise DomainError(_("请填写原因。"), field="reason")
+    _check_cutoff(booking, actor, now)
+    service = booking.service
+    slots = free_slots(service, booking.provider_id, first_day=local_day(new_start), days=1,
+                       now=now, exclude_booking_id=booking.id)
+    if new_start not in slots:
+        raise SlotTaken(alternatives(service, booking.provider_id, new_start, now=now))
+    plan = plan_of(booking.provider_id)
+    old = (booking.starts_at, booking.ends_at)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == booking.id))
+            booking.starts_at = new_start
+            booking.ends_at = new_start + dt.timedelta(minutes=service.duration_minutes)
+            booking.reminder_sent_at = None
+            db.session.flush()
+            _claim(booking, plan.buffer_minutes if plan else 0)
+    except IntegrityError:
+        booking.starts_at, booking.ends_at = old
+        raise SlotTaken(alternatives(service, booking.provider_id, new_start, now=now)) from None
+    booking.cancel_reason = reason.strip()[:200]
+    audit.record(actor, "appointments.reschedule", obj=booking)
+    from portal.notifications.services import notify
+
+    other = booking.provider if actor.id == booking.resident_id else booking.resident
+    notify(other, _l("预约已改期：%(code)s", code=booking.code),
+           _l("%(s)s，新时间 %(t)s", s=service.name, t=_when(booking)),
+           link=url_for("appointments.show", code=booking.code), kind="appointment")
+
+
+# -- officer side -------------------------------------------------------------------------
+
+
+def provider_bookings(provider: User, first_day: dt.date, days: int) -> list[Booking]:
+    lo = dt.datetime.combine(first_day, dt.time(), tzinfo=STATION_TZ)
+    hi = lo + dt.timedelta(days=days)
+    stmt = select(Booking).where(Booking.starts_at >= lo, Booking.starts_at < hi)
+    if provider.role != Role.ADMIN:
+        stmt = stmt.where(Booking.provider_id == provider.id)
+    return list(
+        db.session.scalars(
+            stmt.order_by(Booking.starts_at).options(
+                selectinload(Booking.service), selectinload(Booking.resident)
+            )
+        )
+    )
+
+
+def pending_requests(provider: User) -> list[Booking]:
+    stmt = select(Booking).where(Booking.status == BookingStatus.PENDING)
+    if provider.role != Role.ADMIN:
+        stmt = stmt.where(Booking.provider_id == provider.id)
+    return list(db.session.scalars(stmt.order_by(Booking.starts_at).limit(20)
+                                   .options(selectinload(Booking.service))))
+
+
+def check_in(booking: Booking, actor: User, now: dt.datetime | None = None) -> None:
+    if booking.status != BookingStatus.CONFIRMED:
+        raise DomainError(_("该预约当前不能签到（%(s)s）。", s=booking.status.label), code="state")
+    booking.status = BookingStatus.CHECKED_IN
+    booking.checked_in_at = now or utcnow()
+    db.session.flush()
+    audit.record(actor, "appointments.check_in", obj=booking)
+
+
+def finish(booking: Booking, actor: User, outcome: str, note: str = "",
+           now: dt.datetime | None = None) -> None:
+    """Mark done (with a note) or no-show."""
+    now = now or utcnow()
+    if outcome == "done":
+        if booking.status not in (BookingStatus.CHECKED_IN, BookingStatus.CONFIRMED):
+            raise DomainError(_("该预约当前不能办结。"), code="state")
+        booking.status = BookingStatus.DONE
+    elif outcome == "no_show":
+        if booking.status != BookingStatus.CONFIRMED or _aware(booking.starts_at) > now:
+            raise DomainError(_("预约开始后才能标记爽约。"), code="state")
+        booking.status = BookingStatus.NO_SHOW
+    else:
+        raise DomainError(_("未知操作。"))
+    booking.officer_note = note.strip()[:2000]
+    db.session.flush()
+    audit.record(actor, f"appointments.{outcome}", obj=booking)
+
+
+def decide(booking: Booking, actor: User, approve: bool, reason: str = "") -> None:
+    """Confirm or decline a pending booking (home visit, or after no-shows)."""
+    if booking.status != BookingStatus.PENDING:
+        raise DomainError(_("该预约不在待确认状态。"), code="state")
+    from portal.notifications.services import notify
+
+    if approve:
+        booking.status = BookingStatus.CONFIRMED
+        db.session.flush()
+        audit.record(actor, "appointments.confirm", obj=booking)
+        notify(booking.resident, _l("预约已确认：%(code)s", code=booking.code),
+               _l("%(s)s，%(t)s", s=booking.service.name, t=_when(booking)),
+               link=url_for("appointments.show", code=booking.code), kind="appointment")
+    else:
+        if not reason.strip():
+            raise DomainError(_("请填写原因。"), field="reason")
+        booking.status = BookingStatus.DECLINED
+        booking.cancel_reason = reason.strip()[:200]
+        db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == booking.id))
+        db.session.flush()
+        audit.record(actor, "appointments.decline", obj=booking)
+        notify(booking.resident, _l("预约未被确认：%(code)s", code=booking.code),
+               _l("原因：%(r)s", r=booking.cancel_reason),
+               link=url_for("appointments.show", code=booking.code), kind="appointment")
+
+
+def add_exception(provider: User, actor: User, kind: ExceptionKind, starts_at: dt.datetime,
+                  ends_at: dt.datetime, reason: str = "") -> list[Booking]:
+    """Leave, extra period or ad-hoc block. Leave and blocks cancel the open bookings they
+    cover; those residents are told and offered the next free slots. Returns them."""
+    starts_at, ends_at = _aware(starts_at), _aware(ends_at)
+    if ends_at <= starts_at:
+        raise DomainError(_("结束时间须晚于开始时间。"), field="ends_at")
+    db.session.add(PlanException(provider_id=provider.id, kind=kind, starts_at=starts_at,
+                                 ends_at=ends_at, reason=reason.strip()[:200]))
+    db.session.flush()
+    audit.record(actor, f"appointments.exception.{kind.value}", subject=provider)
+    if kind == ExceptionKind.EXTRA:
+        return []
+    affected = list(db.session.scalars(
+        select(Booking).where(
+            Booking.provider_id == provider.id,
+            Booking.status.in_(OPEN_STATUSES),
+            Booking.starts_at < ends_at,
+            Booking.ends_at > starts_at,
+        ).options(selectinload(Booking.service), selectinload(Booking.resident))
+    ))
+    from portal.notifications.services import notify
+
+    why = reason.strip() or kind.label
+    for b in affected:
+        b.status = BookingStatus.CANCELLED
+        b.cancel_reason = why[:200]
+        db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == b.id))
+        db.session.flush()
+        others = alternatives(b.service, provider.id, _aware(b.starts_at))
+        offer = "、".join(s.astimezone(STATION_TZ).strftime("%m-%d %H:%M") for s in others[:3])
+        notify(b.resident, _l("民警临时有事，预约已取消：%(code)s", code=b.code),
+               _l("原因：%(r)s。可改约的时段：%(o)s", r=why, o=offer or "-"),
+               link=url_for("appointments.service", service_id=b.service_id),
+               kind="appointment")
+    return affected
+
+
+def rate(booking: Booking, resident: User, stars: int, comment: str = "") -> None:
+    if booking.resident_id != resident.id or booking.status != BookingStatus.DONE:
+        raise DomainError(_("办结后才能评价。"), code="state")
+    if booking.rating is not None:
+        raise DomainError(_("已经评价过了。"), code="state")
+    booking.rating = stars
+    booking.rating_comment = comment.strip()[:500]
+    db.session.flush()
+
+
+# -- files --------------------------------------------------------------------------------
+
+
+def qr_svg(code: str) -> bytes:
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    img = qrcode.make(code, image_factory=SvgPathImage, box_size=10, border=2)
+    out = io.BytesIO()
+    img.save(out)
+    return out.getvalue()
+
+
+def ics_bytes(booking: Booking) -> bytes:
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//portal//appointments//ZH")
+    cal.add("version", "2.0")
+    ev = Event()
+    host = current_app.config.get("BASE_URL", "http://localhost").split("//")[-1].split("/")[0]
+    ev.add("uid", f"{booking.code}@{host}")
+    ev.add("dtstamp", _aware(booking.created_at))
+    ev.add("dtstart", _aware(booking.starts_at))
+    ev.add("dtend", _aware(booking.ends_at))
+    ev.add("summary", f"{booking.service.name}（{booking.code}）")
+    place = booking.address if booking.service.location == Location.HOME else _("社区警务室")
+    ev.add("location", place)
+    lines = [_("预约号：%(c)s", c=booking.code), _("请携带：")] + [
+        f"- {m}" for m in booking.service.materials_list
+    ]
+    ev.add("description", "\n".join(lines))
+    cal.add_component(ev)
+    return cal.to_ical()
+
+
+# -- reminders ----------------------------------------------------------------------------
+
+
+@register_job("send-reminders", 300)
+def send_reminders(now: dt.datetime | None = None) -> int:
+    """Remind residents of tomorrow's (next 24 h) bookings, each exactly once.
+
+    Each reminder is claimed with a conditional UPDATE (``reminder_sent_at IS NULL``) and
+    committed with its notification, so an overlapping second run claims nothing twice.
+    """
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        select(Booking.id).where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.reminder_sent_at.is_(None),
+            Booking.starts_at > now,
+            Booking.starts_at <= now + dt.timedelta(hours=24),
+        )
+    ))
+    db.session.commit()
+    sent = 0
+    from portal.notifications.services import notify
+
+    for booking_id in ids:
+        claimed = db.session.execute(
+            update(Booking)
+            .where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
+                   Booking.status == BookingStatus.CONFIRMED)
+            .values(reminder_sent_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            continue
+        b = db.session.get(Booking, booking_id)
+        notify(b.resident, _l("预约提醒：%(s)s", s=b.service.name),
+               _l("%(t)s，预约号 %(c)s。请携带：%(m)s", t=_when(b), c=b.code,
+                  m="、".join(b.service.materials_list) or "-"),
+               link=f"/appointments/b/{b.code}", kind="appointment")
+        db.session.commit()
+        sent += 1
+    return sent
+
+
+def today_panel_rows(provider: User, now: dt.datetime | None = None) -> list[Booking]:
+    now = now or utcnow()
+    return provider_bookings(provider, local_day(now), 1)
+
+
+def reschedulable(booking: Booking) -> bool:
+    return booking.is_open
+
+
+__all__ = [
+    "SlotTaken",
+    "book",
+    "cancel",
+    "free_slots",
+    "or_",
+]
