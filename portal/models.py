@@ -6,6 +6,7 @@ A new feature package adds its models module here.
 from portal.accounts import models as accounts  # noqa: F401
 from portal.communities import models as communities  # noqa: F401
 from portal.db import Base
+from portal.jobs_housing import models as jobs_housing  # noqa: F401
 from portal.notifications import models as notifications  # noqa: F401
 from portal.security import models as security  # noqa: F401
 from portal.station import models as station  # noqa: F401

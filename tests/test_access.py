@@ -60,6 +60,32 @@ ACCESS = {
     "api.submit_organisation": USER,
     "api.notifications": USER,
     "api.mark_read": USER,
+    "jobs_housing.index": PUBLIC,
+    "jobs_housing.show": PUBLIC,
+    "jobs_housing.photo": PUBLIC,
+    "jobs_housing.mine": USER,
+    "jobs_housing.create": USER,
+    "jobs_housing.edit": USER,
+    "jobs_housing.upload_photo": USER,
+    "jobs_housing.poster_action": USER,
+    "jobs_housing.report": USER,
+    "jobs_housing.apply": USER,
+    "jobs_housing.applications": USER,
+    "jobs_housing.my_applications": USER,
+    "jobs_housing.application_action": USER,
+    "jobs_housing.moderation": STAFF,
+    "jobs_housing.review": STAFF,
+    "api.listings": PUBLIC,
+    "api.listing": PUBLIC,
+    "api.my_listings": USER,
+    "api.create_rental": USER,
+    "api.create_job": USER,
+    "api.edit_listing": USER,
+    "api.listing_action": USER,
+    "api.report_listing": USER,
+    "api.apply_listing": USER,
+    "api.applications": USER,
+    "api.application_action": USER,
 }
 
 ARGS = {
@@ -75,6 +101,10 @@ ARGS = {
     "token": "not-a-token",
     "code": "en",
     "filename": "css/portal.css",
+    "lid": 1,
+    "aid": 1,
+    "photo_id": 1,
+    "kind": "rental",
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]
