@@ -176,14 +176,14 @@ def mark_filled(user: User, listing: Listing) -> None:
 def renew(user: User, listing: Listing) -> None:
     """Another 30 days: no review when nothing changed since it was published."""
     now = utcnow()
-    if listing.status == ListingStatus.EXPIRED and listing.published_at is not None:
-        listing.status = ListingStatus.PUBLISHED
-        listing.live = True
-    elif listing.status != ListingStatus.PUBLISHED:
+    if listing.status == ListingStatus.PUBLISHED:
+        if (aware(listing.expires_at) or now) - now > REMIND_BEFORE:
+            raise DomainError(_("到期前 3 天内才能续期。"))
+    elif listing.status != ListingStatus.EXPIRED or listing.published_at is None:
         raise DomainError(_("只有已发布或已过期的信息可以续期。"))
-    if listing.status == ListingStatus.PUBLISHED and (aware(listing.expires_at) or now) - now > REMIND_BEFORE:
-        raise DomainError(_("到期前 3 天内才能续期。"))
     check_poster(user, listing.kind)
+    listing.status = ListingStatus.PUBLISHED
+    listing.live = True
     listing.expires_at = now + LIFETIME
     listing.reminded_at = None
     db.session.flush()
