@@ -111,6 +111,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
                 )
             )
     db.session.flush()
+    from portal.jobs_housing.seed import seed_demo_jobs_housing
+
+    seed_demo_jobs_housing()
     db.session.commit()
     return logins
 

@@ -182,3 +182,15 @@ def test_expire_listings_cli(app, board):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["expire-listings"])
     assert result.exit_code == 0 and "0 listings" in result.output
+
+
+def test_demo_seed_has_published_pending_and_an_application(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        statuses = sorted(s.value for s in db.session.scalars(select(Listing.status)))
+        assert statuses == ["pending", "published", "published"]
+        assert db.session.scalar(select(Application.id)) is not None
+    page = app.test_client().get("/board").get_data(as_text=True)
+    assert "天桥社区两室一厅整租" in page and "物业保洁员" in page
