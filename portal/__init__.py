@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.appointments import bp as appointments_bp
     from portal.backoffice import bp as backoffice_bp
     from portal.communities import bp as communities_bp
+    from portal.jobs_housing import bp as jobs_housing_bp
     from portal.main import bp as main_bp
     from portal.notices import bp as notices_bp
     from portal.notifications import bp as notifications_bp
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(appointments_bp)
+    app.register_blueprint(jobs_housing_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

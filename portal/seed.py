@@ -114,6 +114,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
     from portal.notices.seed import seed_demo_notices
 
     seed_demo_notices()
+    from portal.jobs_housing.seed import seed_demo_jobs_housing
+
+    seed_demo_jobs_housing()
     db.session.commit()
     from portal.appointments.seed import seed_demo_appointments
 

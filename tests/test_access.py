@@ -113,6 +113,32 @@ ACCESS = {
     "api.appointment_reschedule": USER,
     "api.appointment_ics": USER,
     "api.appointment_check_in": STAFF,
+    "jobs_housing.index": PUBLIC,
+    "jobs_housing.show": PUBLIC,
+    "jobs_housing.photo": PUBLIC,
+    "jobs_housing.mine": USER,
+    "jobs_housing.create": USER,
+    "jobs_housing.edit": USER,
+    "jobs_housing.upload_photo": USER,
+    "jobs_housing.poster_action": USER,
+    "jobs_housing.report": USER,
+    "jobs_housing.apply": USER,
+    "jobs_housing.applications": USER,
+    "jobs_housing.my_applications": USER,
+    "jobs_housing.application_action": USER,
+    "jobs_housing.moderation": STAFF,
+    "jobs_housing.review": STAFF,
+    "api.listings": PUBLIC,
+    "api.listing": PUBLIC,
+    "api.my_listings": USER,
+    "api.create_rental": USER,
+    "api.create_job": USER,
+    "api.edit_listing": USER,
+    "api.listing_action": USER,
+    "api.report_listing": USER,
+    "api.apply_listing": USER,
+    "api.applications": USER,
+    "api.application_action": USER,
 }
 
 ARGS = {
@@ -136,6 +162,10 @@ ARGS = {
     "name": "0123456789abcdef0123456789abcdef.png",
     "service_id": 1,
     "booking_id": 1,
+    "lid": 1,
+    "aid": 1,
+    "photo_id": 1,
+    "kind": "rental",
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

@@ -1,0 +1,286 @@
+"""Listings (rental and job), their photos, reports and applications."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.communities.models import Community
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class Labelled(enum.StrEnum):
+    @property
+    def label(self) -> str:
+        return str(LABELS[self])
+
+
+class Kind(Labelled):
+    RENTAL = "rental"
+    JOB = "job"
+
+
+class ListingStatus(Labelled):
+    DRAFT = "draft"
+    PENDING = "pending"
+    CHANGES_REQUESTED = "changes_requested"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    FILLED = "filled"
+
+
+class PayPeriod(Labelled):
+    HOUR = "hour"
+    DAY = "day"
+    MONTH = "month"
+
+
+class ReportReason(Labelled):
+    FRAUD = "fraud"
+    WRONG = "wrong"
+    TAKEN = "taken"
+    FEE = "fee"
+    OTHER = "other"
+
+
+class ApplicationStatus(Labelled):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+LABELS: dict[Any, Any] = {
+    Kind.RENTAL: _l("房屋出租"),
+    Kind.JOB: _l("招工"),
+    ListingStatus.DRAFT: _l("草稿"),
+    ListingStatus.PENDING: _l("待审核"),
+    ListingStatus.CHANGES_REQUESTED: _l("需修改"),
+    ListingStatus.PUBLISHED: _l("已发布"),
+    ListingStatus.REJECTED: _l("未通过"),
+    ListingStatus.EXPIRED: _l("已过期"),
+    ListingStatus.WITHDRAWN: _l("已撤回"),
+    ListingStatus.FILLED: _l("已成交"),
+    PayPeriod.HOUR: _l("每小时"),
+    PayPeriod.DAY: _l("每天"),
+    PayPeriod.MONTH: _l("每月"),
+    ReportReason.FRAUD: _l("疑似诈骗"),
+    ReportReason.WRONG: _l("信息不实"),
+    ReportReason.TAKEN: _l("已租出或已招满"),
+    ReportReason.FEE: _l("违规收费"),
+    ReportReason.OTHER: _l("其他"),
+    ApplicationStatus.PENDING: _l("待回复"),
+    ApplicationStatus.ACCEPTED: _l("已接受"),
+    ApplicationStatus.DECLINED: _l("已婉拒"),
+    ApplicationStatus.WITHDRAWN: _l("已撤回"),
+}
+
+# The fields a poster writes; an edit of a live listing is kept in ``pending_edit`` with
+# these keys until an officer approves it.
+RENTAL_FIELDS = (
+    "title",
+    "description",
+    "address",
+    "rooms",
+    "area",
+    "rent",
+    "deposit_months",
+    "furnished",
+    "available_from",
+    "contact_pref",
+)
+JOB_FIELDS = (
+    "title",
+    "description",
+    "org_name",
+    "pay_min",
+    "pay_max",
+    "pay_period",
+    "headcount",
+    "address",
+    "hours",
+    "housing_provided",
+    "requirements",
+)
+
+
+class Listing(Base):
+    """A rental or job listing. The columns hold the public version; an edit of a live
+    listing waits in ``pending_edit`` so the old version stays visible meanwhile."""
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        Index("ix_listings_search", "live", "kind", "community_id", "published_at"),
+        Index("ix_listings_live_price", "live", "kind", "price"),
+        Index("ix_listings_status_submitted", "status", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[Kind] = mapped_column(_enum(Kind, 10))
+    poster_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    status: Mapped[ListingStatus] = mapped_column(
+        _enum(ListingStatus), default=ListingStatus.DRAFT
+    )
+    # True while a published version is shown to the public.
+    live: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    title: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    # rentals
+    rooms: Mapped[int | None] = mapped_column(Integer)
+    area: Mapped[int | None] = mapped_column(Integer)
+    rent: Mapped[int | None] = mapped_column(Integer)
+    deposit_months: Mapped[int | None] = mapped_column(Integer)
+    furnished: Mapped[bool] = mapped_column(Boolean, default=False)
+    available_from: Mapped[dt.date | None] = mapped_column(Date)
+    contact_pref: Mapped[str] = mapped_column(String(100), default="")
+    owner_declared: Mapped[bool] = mapped_column(Boolean, default=False)
+    # jobs
+    org_name: Mapped[str] = mapped_column(String(100), default="")
+    pay_min: Mapped[int | None] = mapped_column(Integer)
+    pay_max: Mapped[int | None] = mapped_column(Integer)
+    pay_period: Mapped[str | None] = mapped_column(String(10))
+    headcount: Mapped[int | None] = mapped_column(Integer)
+    hours: Mapped[str] = mapped_column(String(100), default="")
+    housing_provided: Mapped[bool] = mapped_column(Boolean, default=False)
+    requirements: Mapped[str] = mapped_column(Text, default="")
+    # rent, or the lower end of the pay: what filters and "sort by price" use
+    price: Mapped[int] = mapped_column(Integer, default=0)
+
+    pending_edit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    moderator_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    poster: Mapped[User] = relationship(foreign_keys=[poster_id])
+    community: Mapped[Community] = relationship()
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    photos: Mapped[list[ListingPhoto]] = relationship(
+        back_populates="listing", order_by="ListingPhoto.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return RENTAL_FIELDS if self.kind == Kind.RENTAL else JOB_FIELDS
+
+    def can_edit(self, user: Any) -> bool:
+        return user.is_authenticated and user.id == self.poster_id
+
+    def can_view(self, user: Any) -> bool:
+        """The public sees live listings; the poster and the community's officers see all."""
+        if self.live:
+            return True
+        return user.is_authenticated and (user.id == self.poster_id or self.can_moderate(user))
+
+    def can_moderate(self, user: Any) -> bool:
+        return user.is_authenticated and user.is_staff and user.serves(self.community_id)
+
+
+class ListingPhoto(Base):
+    """A photo, re-encoded on upload; shown publicly once a moderator approved it."""
+
+    __tablename__ = "listing_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("listings.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(80))
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    listing: Mapped[Listing] = relationship(back_populates="photos")
+
+
+class ListingReport(Base):
+    """A logged-in user's report; one per user and listing."""
+
+    __tablename__ = "listing_reports"
+    __table_args__ = (UniqueConstraint("listing_id", "reporter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("listings.id", ondelete="CASCADE"), index=True
+    )
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[ReportReason] = mapped_column(_enum(ReportReason, 10))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    reporter: Mapped[User] = relationship()
+
+
+class Application(Base):
+    """A seeker's application to a listing."""
+
+    __tablename__ = "listing_applications"
+    __table_args__ = (UniqueConstraint("listing_id", "seeker_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("listings.id", ondelete="CASCADE"), index=True
+    )
+    seeker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(String(500))
+    status: Mapped[ApplicationStatus] = mapped_column(
+        _enum(ApplicationStatus), default=ApplicationStatus.PENDING
+    )
+    seeker_consents: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    listing: Mapped[Listing] = relationship()
+    seeker: Mapped[User] = relationship()
+
+    @property
+    def phones_shared(self) -> bool:
+        """Both sides see each other's phone only after the poster accepted and the seeker
+        agreed."""
+        return self.status == ApplicationStatus.ACCEPTED and self.seeker_consents
+
+    def can_be_seen_by(self, user: Any) -> bool:
+        return user.is_authenticated and user.id in (self.seeker_id, self.listing.poster_id)

@@ -1,0 +1,228 @@
+"""Board rules through the services: posting, transitions, moderation, hints, reports,
+applications and expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.db import db, utcnow
+from portal.errors import DomainError
+from portal.jobs_housing import services as svc
+from portal.jobs_housing.models import (
+    ApplicationStatus,
+    Kind,
+    Listing,
+    ListingStatus,
+    ReportReason,
+)
+from portal.notifications.models import Notification
+from portal.security.models import AuditEntry
+from tests.jobs_housing.conftest import JOB, RENTAL
+
+
+def u(uid: int) -> User:
+    return db.session.get(User, uid)
+
+
+def rental(board, **changes) -> Listing:
+    data = {**RENTAL, **changes}
+    return svc.create_listing(
+        u(board["landlord"]), Kind.RENTAL, data, community_id=board["community"], owner_declared=True
+    )
+
+
+def published(board, **changes) -> Listing:
+    listing = rental(board, **changes)
+    svc.submit(u(board["landlord"]), listing)
+    svc.approve(u(board["officer"]), listing)
+    return listing
+
+
+def test_only_verified_residents_post_rentals(ctx, board):
+    with pytest.raises(DomainError) as err:
+        svc.create_listing(
+            u(board["seekers"][1]), Kind.RENTAL, RENTAL, community_id=board["community"], owner_declared=True
+        )
+    assert err.value.code == "not_verified"
+    assert rental(board).status == ListingStatus.DRAFT
+
+
+def test_rental_needs_owner_declaration(ctx, board):
+    with pytest.raises(DomainError):
+        svc.create_listing(
+            u(board["landlord"]), Kind.RENTAL, RENTAL, community_id=board["community"], owner_declared=False
+        )
+
+
+def test_jobs_need_a_verified_organisation(ctx, board):
+    # verified person without an organisation
+    with pytest.raises(DomainError):
+        svc.create_listing(u(board["landlord"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False)
+    job = svc.create_listing(u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False)
+    assert job.price == 2800
+
+
+def test_status_transitions_and_audit(ctx, board):
+    listing = rental(board)
+    officer = u(board["officer"])
+    with pytest.raises(DomainError):
+        svc.approve(officer, listing)  # a draft is not pending
+    svc.submit(u(board["landlord"]), listing)
+    assert listing.status == ListingStatus.PENDING and not listing.live
+    svc.request_changes(officer, listing, "请补充照片")
+    assert listing.status == ListingStatus.CHANGES_REQUESTED
+    svc.submit(u(board["landlord"]), listing)
+    svc.reject(officer, listing, "信息不实")
+    assert listing.status == ListingStatus.REJECTED
+    with pytest.raises(DomainError):
+        svc.submit(u(board["landlord"]), listing)
+    other = published(board, address="另一地址 5 号")
+    assert other.status == ListingStatus.PUBLISHED and other.live
+    assert other.expires_at is not None
+    svc.mark_filled(u(board["landlord"]), other)
+    assert other.status == ListingStatus.FILLED and not other.live
+    third = published(board, address="第三个地址 7 号")
+    svc.withdraw(u(board["landlord"]), third)
+    assert third.status == ListingStatus.WITHDRAWN and not third.live
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"listing.approve", "listing.reject", "listing.request_changes", "listing.submit"} <= actions
+    rejected = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "listing.reject"))
+    assert rejected.detail == {"reason": "信息不实"}
+    titles = [n.title for n in db.session.scalars(select(Notification).where(Notification.user_id == board["landlord"]))]
+    assert "您的信息需要修改" in titles and "您的信息未通过审核" in titles
+
+
+def test_reason_required_to_reject_or_request_changes(ctx, board):
+    listing = rental(board)
+    svc.submit(u(board["landlord"]), listing)
+    with pytest.raises(DomainError):
+        svc.reject(u(board["officer"]), listing, " ")
+    with pytest.raises(DomainError):
+        svc.request_changes(u(board["officer"]), listing, "")
+
+
+def test_edit_of_published_listing_keeps_old_version_visible(ctx, board):
+    listing = published(board)
+    svc.update_listing(u(board["landlord"]), listing, {**RENTAL, "rent": 1500, "title": "新标题两室"})
+    assert listing.status == ListingStatus.PENDING
+    assert listing.live and listing.rent == 1200 and listing.title == RENTAL["title"]
+    rows, _ = svc.search(kind="rental")
+    assert [r.id for r in rows] == [listing.id]
+    svc.approve(u(board["officer"]), listing)
+    assert listing.rent == 1500 and listing.price == 1500 and listing.pending_edit is None
+
+
+def test_rejected_edit_leaves_published_version(ctx, board):
+    listing = published(board)
+    svc.update_listing(u(board["landlord"]), listing, {**RENTAL, "rent": 9000})
+    svc.reject(u(board["officer"]), listing, "租金不实")
+    assert listing.status == ListingStatus.PUBLISHED and listing.live and listing.rent == 1200
+
+
+def test_hints_fee_words_contacts_duplicates_outliers(ctx, board, app):
+    listing = rental(board, description="需交中介费 200 元，电话 13912345678，微信 abc_12345")
+    svc.submit(u(board["landlord"]), listing)
+    hints = svc.hints(listing)
+    assert any("中介费" in h for h in hints)
+    assert any("电话" in h for h in hints)
+    assert any("微信" in h for h in hints)
+    clean = rental(board, address="完全不同 99 号", title="安静一室出租好房", description="朝南。")
+    assert svc.hints(clean) == []
+    # configurable words
+    app.config["JOBS_HOUSING_FEE_WORDS"] = ["茶水费"]
+    assert not any("中介费" in h for h in svc.hints(listing))
+    # duplicate of a pending listing with the same address
+    dup = rental(board, description="朝南。")
+    assert any(f"#{listing.id}" in h for h in svc.hints(dup))
+    # outlier against five live listings around 1200
+    for i in range(5):
+        published(board, address=f"某楼 {i} 号", title=f"普通出租房 {i} 号楼", description=f"第 {i} 套", rent=1100 + i * 50)
+    pricey = rental(board, address="贵楼 1 号", title="豪华出租房源", description="独栋", rent=9000)
+    assert any("中位数" in h for h in svc.hints(pricey))
+
+
+def test_reports_need_several_distinct_users(ctx, board, app):
+    app.config["JOBS_HOUSING_REPORT_THRESHOLD"] = 3
+    listing = published(board)
+    s = board["seekers"]
+    svc.report(u(s[0]), listing, ReportReason.FRAUD)
+    with pytest.raises(DomainError):
+        svc.report(u(s[0]), listing, ReportReason.OTHER)  # one user cannot pile up reports
+    with pytest.raises(DomainError):
+        svc.report(u(board["landlord"]), listing, ReportReason.OTHER)
+    svc.report(u(s[1]), listing, ReportReason.FEE)
+    assert listing.live
+    svc.report(u(s[2]), listing, ReportReason.WRONG)
+    assert not listing.live and listing.status == ListingStatus.PENDING
+    assert svc.search()[1] == 0
+    svc.approve(u(board["officer"]), listing)
+    assert listing.live
+    # old reports are resolved: one new report does not hide it again
+    svc.report(u(s[3]), listing, ReportReason.TAKEN)
+    assert listing.live
+
+
+def test_application_flow_and_phone_rule(ctx, board):
+    listing = published(board)
+    seeker = u(board["seekers"][0])
+    a = svc.apply(seeker, listing, "想周末看房")
+    with pytest.raises(DomainError):
+        svc.apply(seeker, listing, "again")
+    with pytest.raises(DomainError):
+        svc.apply(u(board["landlord"]), listing, "self")
+    landlord = u(board["landlord"])
+    assert svc.shared_phones(landlord, a) is None
+    with pytest.raises(DomainError):
+        svc.consent_to_share(seeker, a)  # not accepted yet
+    svc.decide_application(landlord, a, True)
+    assert a.status == ApplicationStatus.ACCEPTED
+    assert svc.shared_phones(landlord, a) is None and svc.shared_phones(seeker, a) is None
+    svc.consent_to_share(seeker, a)
+    assert svc.shared_phones(landlord, a) == "13800000001"
+    assert svc.shared_phones(seeker, a) == "13904340001"
+    assert svc.shared_phones(u(board["seekers"][1]), a) is None
+    with pytest.raises(DomainError):
+        svc.decide_application(landlord, a, False)
+
+
+def test_declined_application_never_shares(ctx, board):
+    listing = published(board)
+    a = svc.apply(u(board["seekers"][1]), listing, "hi")
+    svc.decide_application(u(board["landlord"]), a, False)
+    with pytest.raises(DomainError):
+        svc.consent_to_share(u(board["seekers"][1]), a)
+    assert svc.shared_phones(u(board["landlord"]), a) is None
+
+
+def test_expiry_reminder_and_renewal_run_twice(ctx, board):
+    listing = published(board)
+    lid = listing.id
+    db.session.commit()
+    now = utcnow()
+    assert svc.expire_listings(now) == 0
+    soon = now + dt.timedelta(days=28)
+    assert svc.expire_listings(soon) == 1  # reminder
+    assert svc.expire_listings(soon) == 0  # not twice
+    listing = db.session.get(Listing, lid)
+    assert listing.reminded_at is not None
+    later = now + dt.timedelta(days=31)
+    assert svc.expire_listings(later) == 1
+    assert svc.expire_listings(later) == 0
+    db.session.expire_all()
+    listing = db.session.get(Listing, lid)
+    assert listing.status == ListingStatus.EXPIRED and not listing.live
+    notes = db.session.scalars(select(Notification.title).where(Notification.user_id == board["landlord"])).all()
+    assert "您的信息即将到期" in notes and "您的信息已到期" in notes
+    svc.renew(u(board["landlord"]), listing)  # nothing changed: no review
+    assert listing.status == ListingStatus.PUBLISHED and listing.live
+    assert listing.reminded_at is None
+
+
+def test_renewal_only_near_expiry(ctx, board):
+    listing = published(board)
+    with pytest.raises(DomainError):
+        svc.renew(u(board["landlord"]), listing)
