@@ -97,10 +97,19 @@ def register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.backoffice import bp as backoffice_bp
     from portal.communities import bp as communities_bp
+    from portal.consult import bp as consult_bp
     from portal.main import bp as main_bp
     from portal.notifications import bp as notifications_bp
 
-    for bp in (main_bp, accounts_bp, communities_bp, notifications_bp, backoffice_bp, api_bp):
+    for bp in (
+        main_bp,
+        accounts_bp,
+        communities_bp,
+        notifications_bp,
+        backoffice_bp,
+        api_bp,
+        consult_bp,
+    ):
         app.register_blueprint(bp)
 
 

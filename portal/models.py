@@ -5,6 +5,7 @@ A new feature package adds its models module here.
 
 from portal.accounts import models as accounts  # noqa: F401
 from portal.communities import models as communities  # noqa: F401
+from portal.consult import models as consult  # noqa: F401
 from portal.db import Base
 from portal.notifications import models as notifications  # noqa: F401
 from portal.security import models as security  # noqa: F401

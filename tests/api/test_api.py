@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import PASSWORD, make_test_app, valid_id
@@ -157,7 +159,7 @@ def test_openapi_document_generated_from_code(client, app):
     # Every API route except the document itself is described, with its methods.
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1") and rule.endpoint != "api.openapi":
-            path = rule.rule.replace("<slug>", "{slug}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             assert path in doc["paths"], path
             for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
                 assert method.lower() in doc["paths"][path]
