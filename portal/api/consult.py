@@ -19,7 +19,7 @@ from portal.consult import services as svc
 from portal.consult.forms import AskForm, MessageForm, RateForm, ReopenForm
 from portal.consult.models import Category, Consultation, Conversation, aware
 from portal.consult.sla import describe_target
-from portal.db import db, utcnow
+from portal.db import db
 from portal.errors import DomainError
 from portal.security.access import login_required, require
 from portal.templating import page_arg
@@ -114,7 +114,7 @@ def _summary(c: Consultation) -> dict[str, Any]:
         "is_urgent": c.is_urgent,
         "created_at": aware(c.created_at).isoformat(),
         "due_at": due.isoformat() if due else None,
-        "reply_target": describe_target(due, utcnow()) if due else None,
+        "reply_target": describe_target(due, svc._now()) if due else None,
         "rating": c.rating,
     }
 

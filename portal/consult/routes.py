@@ -17,7 +17,7 @@ from portal.consult.forms import AskForm, AssignForm, CannedReplyForm, MessageFo
 from portal.consult.models import Category, Consultation, ConsultStatus, Conversation, aware
 from portal.consult.sla import describe_target, due_soon
 from portal.accounts.models import User
-from portal.db import db, utcnow
+from portal.db import db
 from portal.errors import DomainError
 from portal.security.access import login_required, require, roles_required
 from portal.templating import Page, page_arg
@@ -56,7 +56,7 @@ def mine() -> Any:
     """The resident's own questions."""
     page = page_arg()
     rows, total = svc.mine(current_user, page)
-    return render_template("consult/mine.html", page=Page(rows, total, page, 20), now=utcnow())
+    return render_template("consult/mine.html", page=Page(rows, total, page, 20), now=svc._now())
 
 
 @bp.route("/consult/ask", methods=["GET", "POST"])
@@ -72,7 +72,7 @@ def ask() -> Any:
             body=form.body.data,
             is_public=bool(form.is_public.data),
         )
-        flash(describe_target(aware(c.due_at), utcnow()), "success")
+        flash(describe_target(aware(c.due_at), svc._now()), "success")
         if c.is_urgent:
             flash(_("您的描述可能涉及紧急情况：紧急情况请立即拨打110！"), "error")
         return redirect(url_for("consult.show", cid=c.id))
@@ -93,7 +93,7 @@ def show(cid: int) -> Any:
         "consult/show.html",
         c=c,
         messages=[m for m in c.messages if not m.is_internal],
-        target=describe_target(aware(c.due_at), utcnow()) if c.due_at else None,
+        target=describe_target(aware(c.due_at), svc._now()) if c.due_at else None,
         follow_form=MessageForm(),
         reopen_form=ReopenForm(),
         rate_form=RateForm(),
@@ -146,7 +146,7 @@ def reopen(cid: int) -> Any:
         svc.reopen(current_user, c, form.reason.data)
     except DomainError as err:
         return _refused(err, target)
-    flash(describe_target(aware(c.due_at), utcnow()), "success")
+    flash(describe_target(aware(c.due_at), svc._now()), "success")
     return redirect(target, code=303)
 
 
@@ -229,7 +229,7 @@ def queue() -> Any:
         tab=tab,
         tabs=svc.TABS,
         counts=svc.tab_counts(current_user),
-        now=utcnow(),
+        now=svc._now(),
         due_soon=due_soon,
         aware=aware,
     )
@@ -252,7 +252,7 @@ def queue_item(cid: int) -> Any:
         form=MessageForm(),
         assign_form=assign_form,
         canned=svc.canned_replies(),
-        now=utcnow(),
+        now=svc._now(),
         aware=aware,
         due_soon=due_soon,
         statuses=ConsultStatus,
