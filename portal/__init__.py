@@ -99,11 +99,20 @@ def register_blueprints(app: Flask) -> None:
     from portal.backoffice import bp as backoffice_bp
     from portal.communities import bp as communities_bp
     from portal.jobs_housing import bp as jobs_housing_bp
+    from portal.consult import bp as consult_bp
     from portal.main import bp as main_bp
     from portal.notices import bp as notices_bp
     from portal.notifications import bp as notifications_bp
 
-    for bp in (main_bp, accounts_bp, communities_bp, notifications_bp, backoffice_bp, api_bp):
+    for bp in (
+        main_bp,
+        accounts_bp,
+        communities_bp,
+        notifications_bp,
+        backoffice_bp,
+        api_bp,
+        consult_bp,
+    ):
         app.register_blueprint(bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(appointments_bp)

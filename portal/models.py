@@ -6,6 +6,7 @@ A new feature package adds its models module here.
 from portal.accounts import models as accounts  # noqa: F401
 from portal.appointments import models as appointments  # noqa: F401
 from portal.communities import models as communities  # noqa: F401
+from portal.consult import models as consult  # noqa: F401
 from portal.db import Base
 from portal.notices import models as notices  # noqa: F401
 from portal.jobs_housing import models as jobs_housing  # noqa: F401

@@ -8,6 +8,7 @@ from portal.api import (  # noqa: E402,F401
     accounts,
     appointments,
     communities,
+    consult,
     jobs_housing,
     meta,
     notices,

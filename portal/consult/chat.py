@@ -1,0 +1,303 @@
+"""Live chat (在线交流) between a resident and their community's officers.
+
+The socket handlers (``events.py``) call these services and commit; a message is in the
+database before anyone hears of it (``publish_after_commit``). Each message carries the
+client id its sender made: a resend of the same id returns the stored message instead of a
+second copy, and a client that reconnects asks for everything after the last id it holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import User
+from portal.communities.models import Community, OfficerProfile, OfficerStatus, community_officers
+from portal.consult import services as consult
+from portal.consult.models import (
+    Category,
+    ChatMessage,
+    Consultation,
+    ConsultStatus,
+    Conversation,
+    MessageKind,
+)
+from portal.db import db, utcnow
+from portal.errors import DomainError
+from portal.realtime import publish_after_commit
+from portal.station.calendar import get_calendar
+
+NAMESPACE = "/chat"
+MAX_MESSAGE_CHARS = 2000
+MAX_CLIENT_ID = 64
+HISTORY_LIMIT = 200
+
+
+def room(conversation_id: int) -> str:
+    """The Socket.IO room of one conversation."""
+    return f"conversation:{conversation_id}"
+
+
+def message_dict(m: ChatMessage) -> dict:
+    """What clients receive for a message (the body is plain text; clients escape it)."""
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "client_id": m.client_id,
+        "sender_id": m.sender_id,
+        "sender": m.sender.display_name if m.sender else "",
+        "body": m.body,
+        "created_at": m.created_at.replace(tzinfo=m.created_at.tzinfo or dt.UTC).isoformat(),
+    }
+
+
+def conversation_for(resident: User) -> Conversation:
+    """The resident's conversation with their community (made on first use)."""
+    if resident.community_id is None:
+        raise DomainError(_("请先在账户中选择所在社区。"), code="no_community")
+    conv = db.session.scalar(
+        select(Conversation).where(
+            Conversation.resident_id == resident.id,
+            Conversation.community_id == resident.community_id,
+        )
+    )
+    if conv is None:
+        conv = Conversation(resident_id=resident.id, community_id=resident.community_id)
+        db.session.add(conv)
+        db.session.flush()
+    return conv
+
+
+def officers_on_duty(community_id: int) -> list[User]:
+    """Officers of the community whose whereabouts board says they are on duty."""
+    rows = db.session.scalars(
+        select(User)
+        .join(community_officers, community_officers.c.officer_id == User.id)
+        .join(OfficerProfile, OfficerProfile.user_id == User.id)
+        .where(
+            community_officers.c.community_id == community_id,
+            OfficerProfile.status.in_([s for s in OfficerStatus if s.on_duty]),
+        )
+    ).all()
+    return list(rows)
+
+
+@dataclass
+class Presence:
+    """What the chat page says about the officers: on duty or not, and when they are back."""
+
+    on_duty: bool
+    officers: list[User]
+    back_at: dt.datetime | None
+
+
+def presence(community_id: int) -> Presence:
+    """On duty, or the next opening of the station when nobody is."""
+    on_duty = officers_on_duty(community_id)
+    community = db.session.get(Community, community_id)
+    officers = list(community.officers) if community else []
+    if on_duty:
+        return Presence(True, officers, None)
+    cal = get_calendar()
+    now = utcnow()
+    # The station may be open while this community's officer is out; then there is no
+    # promise to make beyond "as soon as possible", so no time is given.
+    back = None if cal.is_open(now) else cal.next_opening(now)
+    return Presence(False, officers, back)
+
+
+def history(conv: Conversation, after_id: int = 0, limit: int = HISTORY_LIMIT) -> list[ChatMessage]:
+    """Messages after ``after_id`` in order (resync after a reconnect)."""
+    return list(
+        db.session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.conversation_id == conv.id, ChatMessage.id > after_id)
+            .order_by(ChatMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def page_before(conv: Conversation, before_id: int | None, limit: int = 50) -> list[ChatMessage]:
+    """A page of older messages (before ``before_id``), oldest first, for scrolling back."""
+    stmt = select(ChatMessage).where(ChatMessage.conversation_id == conv.id)
+    if before_id:
+        stmt = stmt.where(ChatMessage.id < before_id)
+    rows = db.session.scalars(stmt.order_by(ChatMessage.id.desc()).limit(limit)).all()
+    return list(reversed(rows))
+
+
+@dataclass
+class Posted:
+    """The result of ``post``: the stored message, whether it is new, and the offline notice."""
+
+    message: ChatMessage
+    created: bool
+    consultation_id: int | None = None
+    back_at: dt.datetime | None = None
+    offline: bool = False
+
+
+def _check(body: str, client_id: str) -> str:
+    text = (body or "").strip()
+    if not text:
+        raise DomainError(_("消息不能为空。"), field="body", code="invalid")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise DomainError(
+            _("消息最多 %(n)s 个字。", n=MAX_MESSAGE_CHARS), field="body", code="too_long"
+        )
+    if not client_id or len(client_id) > MAX_CLIENT_ID:
+        raise DomainError(_("缺少消息编号。"), field="client_id", code="invalid")
+    return text
+
+
+def post(user: User, conv: Conversation, body: str, client_id: str) -> Posted:
+    """Store a message (once per client id) and announce it to the room after commit.
+
+    When the resident writes while no officer of the community is on duty, the message also
+    goes into a consultation in the queue, so that it is answered within the SLA."""
+    if not conv.can_join(user):
+        raise DomainError(_("您不在这个对话中。"), code="forbidden")
+    text = _check(body, client_id)
+    existing = db.session.scalar(
+        select(ChatMessage).where(
+            ChatMessage.conversation_id == conv.id,
+            ChatMessage.sender_id == user.id,
+            ChatMessage.client_id == client_id,
+        )
+    )
+    if existing is not None:
+        return Posted(existing, False, conv.consultation_id)
+    msg = ChatMessage(conversation_id=conv.id, sender_id=user.id, client_id=client_id, body=text)
+    try:
+        with db.session.begin_nested():
+            db.session.add(msg)
+            db.session.flush()
+    except IntegrityError:  # the same resend raced us in another process
+        existing = db.session.scalar(
+            select(ChatMessage).where(
+                ChatMessage.conversation_id == conv.id,
+                ChatMessage.sender_id == user.id,
+                ChatMessage.client_id == client_id,
+            )
+        )
+        assert existing is not None
+        return Posted(existing, False, conv.consultation_id)
+    conv.last_message_at = msg.created_at
+    result = Posted(msg, True)
+    if conv.is_resident(user):
+        conv.resident_read_id = msg.id
+        state = presence(conv.community_id)
+        if not state.on_duty:
+            c = _to_consultation(user, conv, text)
+            result.offline, result.back_at, result.consultation_id = True, state.back_at, c.id
+    else:
+        conv.staff_read_id = msg.id
+    db.session.flush()
+    db.session.refresh(msg, ["sender"])
+    publish_after_commit("message", message_dict(msg), room=room(conv.id), namespace=NAMESPACE)
+    return result
+
+
+def _to_consultation(resident: User, conv: Conversation, text: str) -> Consultation:
+    """Add the message to the conversation's open consultation, or start one."""
+    current = db.session.get(Consultation, conv.consultation_id) if conv.consultation_id else None
+    if current is not None and current.status != ConsultStatus.CLOSED:
+        consult.follow_up(resident, current, text)
+        return current
+    c = consult.ask(
+        resident,
+        category=Category.OTHER,
+        title=_("在线交流留言"),
+        body=text,
+        is_public=False,
+        source="chat",
+    )
+    conv.consultation_id = c.id
+    return c
+
+
+def convert(officer: User, conv: Conversation) -> Consultation:
+    """An officer turns the conversation into a consultation (resident's recent messages)."""
+    if not conv.can_join(officer) or conv.is_resident(officer):
+        raise DomainError(_("您不在这个对话中。"), code="forbidden")
+    lines = [
+        m.body
+        for m in page_before(conv, None, limit=20)
+        if m.sender_id == conv.resident_id
+    ]
+    if not lines:
+        raise DomainError(_("居民还没有发送消息。"), code="empty")
+    resident = conv.resident
+    c = consult.ask(
+        resident,
+        category=Category.OTHER,
+        title=_("在线交流转咨询"),
+        body="\n".join(lines),
+        is_public=False,
+        source="chat",
+    )
+    c.assignee_id = officer.id
+    consult._add(c, officer, MessageKind.NOTE, _("由在线交流转为咨询。"))
+    conv.consultation_id = c.id
+    db.session.flush()
+    return c
+
+
+def mark_read(user: User, conv: Conversation, last_id: int) -> int:
+    """Record what one side has read; announced to the room for read receipts."""
+    if not conv.can_join(user):
+        raise DomainError(_("您不在这个对话中。"), code="forbidden")
+    top = db.session.scalar(
+        select(func.max(ChatMessage.id)).where(ChatMessage.conversation_id == conv.id)
+    ) or 0
+    last_id = max(0, min(int(last_id), top))
+    side = "resident" if conv.is_resident(user) else "staff"
+    if side == "resident":
+        conv.resident_read_id = max(conv.resident_read_id, last_id)
+        value = conv.resident_read_id
+    else:
+        conv.staff_read_id = max(conv.staff_read_id, last_id)
+        value = conv.staff_read_id
+    db.session.flush()
+    publish_after_commit(
+        "read",
+        {"conversation_id": conv.id, "side": side, "last_id": value},
+        room=room(conv.id),
+        namespace=NAMESPACE,
+    )
+    return value
+
+
+def inbox(officer: User) -> list[tuple[Conversation, int]]:
+    """Conversations of the officer's communities, latest first, with unread counts."""
+    stmt = select(Conversation)
+    if str(officer.role) != "admin":
+        served = select(community_officers.c.community_id).where(
+            community_officers.c.officer_id == officer.id
+        )
+        stmt = stmt.where(Conversation.community_id.in_(served))
+    convs = db.session.scalars(
+        stmt.where(Conversation.last_message_at.is_not(None))
+        .order_by(Conversation.last_message_at.desc())
+        .limit(100)
+    ).all()
+    if not convs:
+        return []
+    unread = dict(
+        db.session.execute(
+            select(ChatMessage.conversation_id, func.count())
+            .join(Conversation, Conversation.id == ChatMessage.conversation_id)
+            .where(
+                ChatMessage.conversation_id.in_([c.id for c in convs]),
+                ChatMessage.sender_id == Conversation.resident_id,
+                ChatMessage.id > Conversation.staff_read_id,
+            )
+            .group_by(ChatMessage.conversation_id)
+        ).all()
+    )
+    return [(c, unread.get(c.id, 0)) for c in convs]

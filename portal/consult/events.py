@@ -1,0 +1,166 @@
+"""Socket.IO namespace ``/chat``: one room per conversation.
+
+Every handler is ``@authenticated_only`` and checks membership of the conversation on every
+event (membership can end while a socket stays open). ``send`` stores the message and commits
+before it is broadcast (``publish_after_commit``), acknowledges with the stored id, and
+answers a resend of the same client id with the message already stored. A client that
+reconnects calls ``join`` with the last id it holds and receives everything after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import emit, join_room, leave_room
+
+from portal.consult import chat
+from portal.consult.models import Conversation
+from portal.db import db
+from portal.errors import DomainError
+from portal.extensions import socketio
+from portal.realtime import authenticated_only, user_room
+
+NAMESPACE = chat.NAMESPACE
+#: Messages per connection per window before a notice instead of a store.
+RATE_LIMIT = (10, 10.0)
+_recent: dict[str, deque[float]] = {}
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def _conversation(data: Any) -> Conversation | None:
+    """The conversation named in the event, if the user belongs to it."""
+    try:
+        conv_id = int(data.get("conversation_id"))  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    conv = db.session.get(Conversation, conv_id)
+    if conv is None or not conv.can_join(current_user):
+        return None
+    return conv
+
+
+def _rate_limited() -> bool:
+    limit, window = current_app.config.get("CHAT_RATE_LIMIT", RATE_LIMIT)
+    now = time.monotonic()
+    stamps = _recent.setdefault(request.sid, deque())  # type: ignore[attr-defined]
+    while stamps and now - stamps[0] > window:
+        stamps.popleft()
+    if len(stamps) >= limit:
+        return True
+    stamps.append(now)
+    return False
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+@authenticated_only
+def on_connect(auth: object = None) -> None:
+    """A logged-in user connects; rooms are joined per conversation with ``join``."""
+    join_room(user_room(current_user.id))
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def on_disconnect(*_args: Any) -> None:
+    _recent.pop(request.sid, None)  # type: ignore[attr-defined]
+
+
+@socketio.on("join", namespace=NAMESPACE)
+@authenticated_only
+def on_join(data: Any) -> dict[str, Any]:
+    """Join a conversation's room; the answer holds every message after ``after_id``."""
+    conv = _conversation(data)
+    if conv is None:
+        return _error("forbidden", _("您不在这个对话中。"))
+    try:
+        after = max(0, int(data.get("after_id") or 0))
+    except (TypeError, ValueError):
+        after = 0
+    join_room(chat.room(conv.id))
+    messages = [chat.message_dict(m) for m in chat.history(conv, after)]
+    other_read = conv.staff_read_id if conv.is_resident(current_user) else conv.resident_read_id
+    db.session.commit()
+    emit(
+        "presence",
+        {"conversation_id": conv.id, "user_id": current_user.id, "online": True},
+        to=chat.room(conv.id),
+        include_self=False,
+    )
+    return {"ok": True, "messages": messages, "other_read_id": other_read}
+
+
+@socketio.on("leave", namespace=NAMESPACE)
+@authenticated_only
+def on_leave(data: Any) -> dict[str, Any]:
+    conv = _conversation(data)
+    if conv is None:
+        return _error("forbidden", _("您不在这个对话中。"))
+    leave_room(chat.room(conv.id))
+    return {"ok": True}
+
+
+@socketio.on("send", namespace=NAMESPACE)
+@authenticated_only
+def on_send(data: Any) -> dict[str, Any]:
+    """Store, commit, then broadcast; the acknowledgement carries the stored id."""
+    conv = _conversation(data)
+    if conv is None:
+        return _error("forbidden", _("您不在这个对话中。"))
+    if _rate_limited():
+        return _error("rate_limited", _("发送太频繁，请稍候再试。"))
+    try:
+        posted = chat.post(
+            current_user, conv, str(data.get("body") or ""), str(data.get("client_id") or "")
+        )
+        answer: dict[str, Any] = {
+            "ok": True,
+            "message": chat.message_dict(posted.message),
+            "duplicate": not posted.created,
+        }
+        if posted.offline:
+            answer["offline"] = {
+                "consultation_id": posted.consultation_id,
+                "back_at": posted.back_at.isoformat() if posted.back_at else None,
+            }
+        db.session.commit()
+    except DomainError as err:
+        db.session.rollback()
+        return _error(err.code, err.message)
+    return answer
+
+
+@socketio.on("typing", namespace=NAMESPACE)
+@authenticated_only
+def on_typing(data: Any) -> None:
+    """Tell the others in the room that this user is typing (nothing is stored)."""
+    conv = _conversation(data)
+    if conv is None:
+        return
+    emit(
+        "typing",
+        {"conversation_id": conv.id, "user_id": current_user.id},
+        to=chat.room(conv.id),
+        include_self=False,
+    )
+
+
+@socketio.on("read", namespace=NAMESPACE)
+@authenticated_only
+def on_read(data: Any) -> dict[str, Any]:
+    """Record the last message read; the room hears it (read receipts)."""
+    conv = _conversation(data)
+    if conv is None:
+        return _error("forbidden", _("您不在这个对话中。"))
+    try:
+        value = chat.mark_read(current_user, conv, int(data.get("last_id") or 0))
+        db.session.commit()
+    except (DomainError, TypeError, ValueError):
+        db.session.rollback()
+        return _error("invalid", _("提交的内容有误。"))
+    return {"ok": True, "last_id": value}
