@@ -247,3 +247,30 @@ def test_walk_every_route(app, client, make, world, role):
                 assert to_login or status == 401, where
             else:
                 assert status == 403, where
+
+
+def test_huge_ids_are_404_not_500(app, client, world):
+    login(client, "admin@example.com")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        int_args = [
+            a for a in rule.arguments if rule._converters[a].__class__.__name__ == "DatabaseId"
+        ]
+        if not int_args:
+            continue
+        args = {k: v for k, v in ARGS.items() if k in rule.arguments}
+        args.update({a: 1 for a in int_args})
+        path = rule.build(args, append_unknown=False)[1]
+        huge = path
+        for a in int_args:
+            huge = (
+                huge.replace("/1/", "/99999999999999999999/", 1)
+                if "/1/" in huge
+                else huge.replace("/1", "/99999999999999999999", 1)
+            )
+        method = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})[0]
+        assert "99999999999999999999" in huge, huge
+        resp = client.open(huge, method=method)
+        assert resp.status_code in (404, 405), (huge, resp.status_code)
+        checked += 1
+    assert checked >= 5

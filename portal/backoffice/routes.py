@@ -193,7 +193,12 @@ def audit_log() -> Any:
     """The audit log, newest first, with filters. Read-only: there is no edit or delete."""
     form = AuditFilterForm(request.args)
     form.validate()
-    subject_id = int(form.subject.data) if (form.subject.data or "").isdigit() else None
+    raw_subject = (form.subject.data or "").strip()
+    subject_id = (
+        int(raw_subject)
+        if raw_subject.isascii() and raw_subject.isdigit() and len(raw_subject) <= 9
+        else None
+    )
     page = page_arg()
     rows, total = svc.audit_page(
         page=page,
@@ -384,7 +389,11 @@ def community_officers(community_id: int) -> Any:
         abort(404)
     form = DecisionForm()
     if form.validate_on_submit():
-        ids = [int(x) for x in request.form.getlist("officer_ids") if x.isdigit()][:50]
+        ids = [
+            int(x)
+            for x in request.form.getlist("officer_ids")
+            if x.isascii() and x.isdigit() and len(x) <= 9
+        ][:50]
         communities.set_officers(current_user, community, ids)
         flash(_("已保存。"), "success")
     return redirect(url_for("backoffice.community_admin"))
