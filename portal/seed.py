@@ -111,6 +111,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
                 )
             )
     db.session.flush()
+    from portal.consult.seed import seed_demo_consult
+
+    seed_demo_consult()
     db.session.commit()
     return logins
 

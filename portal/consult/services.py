@@ -83,12 +83,13 @@ def _add(c: Consultation, author: User | None, kind: MessageKind, body: str) -> 
     return msg
 
 
+# Plain paths rather than url_for: services also run outside requests (seed, jobs, chat).
 def _link(c: Consultation) -> str:
-    return url_for("consult.show", cid=c.id)
+    return f"/consult/{c.id}"
 
 
 def _staff_link(c: Consultation) -> str:
-    return url_for("consult.queue_item", cid=c.id)
+    return f"/backoffice/consult/{c.id}"
 
 
 def handlers_of(c: Consultation) -> list[User]:
