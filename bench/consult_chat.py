@@ -182,7 +182,9 @@ class Run:
                 pass
 
 
-def drive(senders: list[tuple[socketio.Client, dict]], namespace: str, event: str) -> tuple[int, float]:
+def drive(
+    senders: list[tuple[socketio.Client, dict]], namespace: str, event: str
+) -> tuple[int, float]:
     """Each sender emits MESSAGES messages, INTERVAL apart, staggered across the interval."""
     sent = 0
     lock = threading.Lock()

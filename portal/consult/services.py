@@ -78,7 +78,9 @@ def _now() -> dt.datetime:
 
 
 def _add(c: Consultation, author: User | None, kind: MessageKind, body: str) -> ConsultMessage:
-    msg = ConsultMessage(consultation=c, author_id=author.id if author else None, kind=kind, body=body)
+    msg = ConsultMessage(
+        consultation=c, author_id=author.id if author else None, kind=kind, body=body
+    )
     db.session.add(msg)
     return msg
 
@@ -564,7 +566,9 @@ def figures(user: User, days: int = 90) -> tuple[list[Figures], list[Figures]]:
         minutes = [
             (aware(c.first_reply_at) - aware(c.created_at)).total_seconds() / 60 for c in items
         ]
-        met = [c for c in items if c.first_due_at and aware(c.first_reply_at) <= aware(c.first_due_at)]
+        met = [
+            c for c in items if c.first_due_at and aware(c.first_reply_at) <= aware(c.first_due_at)
+        ]
         return Figures(
             name,
             len(items),
@@ -619,4 +623,3 @@ def consult_panel(officer: User) -> Panel | None:
         empty_text=_("没有待答复的咨询。"),
         alert=overdue > 0 or any(c.is_urgent for c in soon),
     )
-

@@ -31,7 +31,10 @@ def test_resident_and_officer_chat(live_server: LiveServer, new_page, page_log: 
     with app.test_request_context():
         community = db.session.query(Community).filter_by(slug=live_server.community_slug).one()
         register_user(
-            login="chatter@example.com", password=PASSWORD, display_name="聊天的", community=community
+            login="chatter@example.com",
+            password=PASSWORD,
+            display_name="聊天的",
+            community=community,
         )
         officer = db.session.query(User).filter_by(email=live_server.officer_login).one()
         officer.officer_profile.status = OfficerStatus.IN_OFFICE

@@ -19,7 +19,9 @@ def _user(uid: int) -> User:
     return db.session.get(User, uid)
 
 
-def _ask(world, category=Category.HOUSEHOLD, title="居住证怎么办理", body="需要什么材料？", public=True):
+def _ask(
+    world, category=Category.HOUSEHOLD, title="居住证怎么办理", body="需要什么材料？", public=True
+):
     return svc.ask(
         _user(world["resident"]), category=category, title=title, body=body, is_public=public
     )
