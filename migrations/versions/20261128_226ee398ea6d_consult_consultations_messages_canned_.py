@@ -1,8 +1,8 @@
 """consult: consultations, messages, canned replies, chat
 
-Revision ID: 0295954678e1
+Revision ID: 226ee398ea6d
 Revises: 17bb473bc768
-Create Date: 2026-11-28 21:59:21.782338
+Create Date: 2026-11-28 22:15:15.029073
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0295954678e1'
+revision = '226ee398ea6d'
 down_revision = '17bb473bc768'
 branch_labels = None
 depends_on = None
@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paused_remaining', sa.Integer(), nullable=True),
+    sa.Column('warned_for_due', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_reply_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_reply_by_id', sa.Integer(), nullable=True),
