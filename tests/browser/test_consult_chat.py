@@ -71,3 +71,47 @@ def test_resident_and_officer_chat(live_server: LiveServer, new_page, page_log: 
     expect(resident.locator(".chat-log .chat-msg")).to_have_count(2)
     expect(reply.locator("a")).to_have_attribute("rel", "noopener noreferrer nofollow")
     assert page_log.errors == [], page_log.errors
+
+
+def test_ask_page_suggests_similar_questions_and_shows_the_110_banner(
+    live_server: LiveServer, new_page, page_log: PageLog
+):
+    from portal.accounts.models import User
+    from portal.accounts.services import register_user
+    from portal.communities.models import Community
+    from portal.consult import services as svc
+    from portal.consult.models import Category
+    from portal.db import db
+
+    app = live_server.app
+    with app.test_request_context():
+        community = db.session.query(Community).filter_by(slug=live_server.community_slug).one()
+        asker = register_user(
+            login="asker@example.com", password=PASSWORD, display_name="提问的", community=community
+        )
+        officer = db.session.query(User).filter_by(email=live_server.officer_login).one()
+        c = svc.ask(
+            asker,
+            category=Category.HOUSEHOLD,
+            title="居住证办理需要哪些材料",
+            body="刚搬来",
+            is_public=True,
+        )
+        svc.reply(officer, c, "身份证和租房合同")
+        db.session.commit()
+
+    page = new_page(viewport={"width": 375, "height": 667})
+    _login(page, live_server, "asker@example.com")
+    page.goto(live_server("/consult/ask"))
+    banner = page.locator("[data-emergency-banner]")
+    expect(banner).to_be_hidden()
+    page.locator("#title").type("怎么办居住证")
+    suggestion = page.locator("[data-similar-list] a", has_text="居住证办理需要哪些材料")
+    expect(suggestion).to_be_visible(timeout=10_000)
+    page.locator("#body").type("救命，有人在砸门")
+    expect(banner).to_be_visible()
+    page.locator("#category").select_option("security")
+    page.get_by_role("button", name="提交咨询").click()
+    expect(page.locator(".flash-success")).to_contain_text("前答复")
+    expect(page.locator("[data-emergency-banner]")).to_be_visible()
+    assert page_log.errors == [], page_log.errors
