@@ -257,7 +257,11 @@ def bench_portal(tmp: Path) -> dict:
 
 def bench_echo() -> dict:
     """A bare python-socketio server in threading mode: join a room, broadcast to it."""
+    import logging
+
     from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log, no shutdown noise
 
     sio_server = socketio.Server(async_mode="threading")
 
