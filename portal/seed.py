@@ -117,6 +117,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
     from portal.jobs_housing.seed import seed_demo_jobs_housing
 
     seed_demo_jobs_housing()
+    from portal.consult.seed import seed_demo_consult
+
+    seed_demo_consult()
     db.session.commit()
     from portal.appointments.seed import seed_demo_appointments
 

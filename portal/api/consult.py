@@ -57,7 +57,11 @@ QUESTION_PAGE = {
     "properties": {
         "items": {
             "type": "array",
-            "items": {"type": "object", "properties": _SUMMARY_PROPS, "required": list(_SUMMARY_PROPS)},
+            "items": {
+                "type": "object",
+                "properties": _SUMMARY_PROPS,
+                "required": list(_SUMMARY_PROPS),
+            },
         },
         "total": {"type": "integer"},
         "page": {"type": "integer"},
@@ -224,7 +228,13 @@ def consult_close(cid: int) -> Any:
 
 @bp.route("/consult/questions/<int:cid>/reopen", methods=["POST"])
 @login_required
-@operation("consult", "Reopen a closed question with a reason", form=ReopenForm, response=QUESTION, auth="any")
+@operation(
+    "consult",
+    "Reopen a closed question with a reason",
+    form=ReopenForm,
+    response=QUESTION,
+    auth="any",
+)
 def consult_reopen(cid: int) -> Any:
     c = _own(cid)
     form, err = validated(ReopenForm)

@@ -225,11 +225,7 @@ def convert(officer: User, conv: Conversation) -> Consultation:
     """An officer turns the conversation into a consultation (resident's recent messages)."""
     if not conv.can_join(officer) or conv.is_resident(officer):
         raise DomainError(_("您不在这个对话中。"), code="forbidden")
-    lines = [
-        m.body
-        for m in page_before(conv, None, limit=20)
-        if m.sender_id == conv.resident_id
-    ]
+    lines = [m.body for m in page_before(conv, None, limit=20) if m.sender_id == conv.resident_id]
     if not lines:
         raise DomainError(_("居民还没有发送消息。"), code="empty")
     resident = conv.resident
@@ -252,9 +248,12 @@ def mark_read(user: User, conv: Conversation, last_id: int) -> int:
     """Record what one side has read; announced to the room for read receipts."""
     if not conv.can_join(user):
         raise DomainError(_("您不在这个对话中。"), code="forbidden")
-    top = db.session.scalar(
-        select(func.max(ChatMessage.id)).where(ChatMessage.conversation_id == conv.id)
-    ) or 0
+    top = (
+        db.session.scalar(
+            select(func.max(ChatMessage.id)).where(ChatMessage.conversation_id == conv.id)
+        )
+        or 0
+    )
     last_id = max(0, min(int(last_id), top))
     side = "resident" if conv.is_resident(user) else "staff"
     if side == "resident":

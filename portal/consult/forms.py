@@ -32,7 +32,9 @@ class MessageForm(PortalForm):
 class ReopenForm(PortalForm):
     """Reopening a closed question needs a reason."""
 
-    reason = TextAreaField(_l("重新打开的原因"), validators=[DataRequired(), Length(min=2, max=1000)])
+    reason = TextAreaField(
+        _l("重新打开的原因"), validators=[DataRequired(), Length(min=2, max=1000)]
+    )
 
 
 class RateForm(PortalForm):

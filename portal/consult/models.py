@@ -139,6 +139,8 @@ class Consultation(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     #: Office time left on the SLA when it was paused (waiting on the resident), in seconds.
     paused_remaining: Mapped[int | None] = mapped_column(Integer)
+    #: The target a "due soon" warning was sent for (a new target may warn again).
+    warned_for_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     first_reply_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     first_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     first_reply_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

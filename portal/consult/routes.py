@@ -11,12 +11,19 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.accounts.models import User
 from portal.consult import bp, chat
 from portal.consult import services as svc
-from portal.consult.forms import AskForm, AssignForm, CannedReplyForm, MessageForm, RateForm, ReopenForm
+from portal.consult.forms import (
+    AskForm,
+    AssignForm,
+    CannedReplyForm,
+    MessageForm,
+    RateForm,
+    ReopenForm,
+)
 from portal.consult.models import Category, Consultation, ConsultStatus, Conversation, aware
 from portal.consult.sla import describe_target, due_soon
-from portal.accounts.models import User
 from portal.db import db
 from portal.errors import DomainError
 from portal.security.access import login_required, require, roles_required
@@ -177,7 +184,9 @@ def kb() -> Any:
     cat = request.args.get("category", "")
     category = Category(cat) if cat in {c.value for c in Category} else None
     rows = svc.knowledge_base(q, category)
-    return render_template("consult/kb.html", rows=rows, q=q, category=cat, categories=list(Category))
+    return render_template(
+        "consult/kb.html", rows=rows, q=q, category=cat, categories=list(Category)
+    )
 
 
 @bp.route("/consult/kb/<int:cid>")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 
 from portal.accounts.models import Role, User
 from portal.backoffice.panels import Panel, register_panel
@@ -34,6 +34,7 @@ from portal.consult.models import (
 )
 from portal.db import db, utcnow
 from portal.errors import DomainError
+from portal.jobs import register_job
 from portal.notifications.services import notify
 from portal.security import audit
 from portal.station.calendar import get_calendar
@@ -78,17 +79,20 @@ def _now() -> dt.datetime:
 
 
 def _add(c: Consultation, author: User | None, kind: MessageKind, body: str) -> ConsultMessage:
-    msg = ConsultMessage(consultation=c, author_id=author.id if author else None, kind=kind, body=body)
+    msg = ConsultMessage(
+        consultation=c, author_id=author.id if author else None, kind=kind, body=body
+    )
     db.session.add(msg)
     return msg
 
 
+# Plain paths rather than url_for: services also run outside requests (seed, jobs, chat).
 def _link(c: Consultation) -> str:
-    return url_for("consult.show", cid=c.id)
+    return f"/consult/{c.id}"
 
 
 def _staff_link(c: Consultation) -> str:
-    return url_for("consult.queue_item", cid=c.id)
+    return f"/backoffice/consult/{c.id}"
 
 
 def handlers_of(c: Consultation) -> list[User]:
@@ -563,7 +567,9 @@ def figures(user: User, days: int = 90) -> tuple[list[Figures], list[Figures]]:
         minutes = [
             (aware(c.first_reply_at) - aware(c.created_at)).total_seconds() / 60 for c in items
         ]
-        met = [c for c in items if c.first_due_at and aware(c.first_reply_at) <= aware(c.first_due_at)]
+        met = [
+            c for c in items if c.first_due_at and aware(c.first_reply_at) <= aware(c.first_due_at)
+        ]
         return Figures(
             name,
             len(items),
@@ -575,6 +581,61 @@ def figures(user: User, days: int = 90) -> tuple[list[Figures], list[Figures]]:
         [summarise(n, i) for n, i in sorted(by_officer.items())],
         [summarise(n, i) for n, i in sorted(by_community.items())],
     )
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+
+@register_job("consult-sla-warning", every=60)
+def warn_before_breach() -> int:
+    """Tell the handlers of open questions that are due within the hour (once per target).
+
+    Safe in two workers at once: each warning is claimed with a conditional UPDATE and sent
+    only by the worker whose update changed the row."""
+    now = _now()
+    ids = db.session.scalars(
+        select(Consultation.id).where(
+            Consultation.status == ConsultStatus.OPEN,
+            Consultation.due_at > now,
+            Consultation.due_at <= now + sla.WARN_BEFORE,
+            or_(
+                Consultation.warned_for_due.is_(None),
+                Consultation.warned_for_due != Consultation.due_at,
+            ),
+        )
+    ).all()
+    db.session.commit()
+    sent = 0
+    for cid in ids:
+        claimed = db.session.execute(
+            update(Consultation)
+            .where(
+                Consultation.id == cid,
+                Consultation.status == ConsultStatus.OPEN,
+                or_(
+                    Consultation.warned_for_due.is_(None),
+                    Consultation.warned_for_due != Consultation.due_at,
+                ),
+            )
+            .values(warned_for_due=Consultation.due_at)
+        ).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            continue
+        c = db.session.get(Consultation, cid)
+        assert c is not None
+        for person in handlers_of(c):
+            notify(
+                person,
+                _l("咨询即将超时：%(title)s", title=c.title),
+                _l("请在答复期限前答复居民。"),
+                link=_staff_link(c),
+                kind="consult.due_soon",
+                email=False,
+            )
+        db.session.commit()
+        sent += 1
+    return sent
 
 
 # -- dashboard -------------------------------------------------------------------------------
@@ -618,4 +679,3 @@ def consult_panel(officer: User) -> Panel | None:
         empty_text=_("没有待答复的咨询。"),
         alert=overdue > 0 or any(c.is_urgent for c in soon),
     )
-

@@ -21,6 +21,8 @@
 
   log.querySelectorAll("[data-id]").forEach(function (li) {
     lastId = Math.max(lastId, parseInt(li.getAttribute("data-id"), 10));
+    var p = li.querySelector(".body");
+    if (p) { var text = p.textContent; p.textContent = ""; linkify(p, text); }
   });
 
   function linkify(p, text) {
@@ -77,7 +79,7 @@
     if (document.visibilityState === "visible" && lastId) socket.emit("read", { conversation_id: convId, last_id: lastId });
   }
 
-  var socket = io("/chat", { transports: ["websocket", "polling"] });
+  var socket = io("/chat");
 
   function send(clientId, body) {
     socket.timeout(10000).emit("send", { conversation_id: convId, client_id: clientId, body: body }, function (err, ack) {

@@ -89,7 +89,9 @@ def test_foreign_room_refused(app, world, make):
         assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
         ack = _send(sio, conv_id, "x1", "偷偷发一条")
         assert ack["ok"] is False
-        assert sio.emit("join", {"conversation_id": "abc"}, namespace=NS, callback=True)["ok"] is False
+        assert (
+            sio.emit("join", {"conversation_id": "abc"}, namespace=NS, callback=True)["ok"] is False
+        )
     with app.app_context():
         assert db.session.scalar(select(func.count(ChatMessage.id))) == 0
     # Nor do they hear the room.
@@ -173,16 +175,27 @@ def test_history_survives_a_server_restart(app, pair, database_url, tmp_path):
 def test_typing_and_read_receipts(app, pair):
     r, o, conv_id = pair
     r.emit("typing", {"conversation_id": conv_id}, namespace=NS)
-    assert _events(o, "typing") == [{"conversation_id": conv_id, "user_id": _uid(app, "resident@example.com")}]
+    assert _events(o, "typing") == [
+        {"conversation_id": conv_id, "user_id": _uid(app, "resident@example.com")}
+    ]
     assert _events(r, "typing") == []  # not echoed to the typist
     sent = _send(r, conv_id, "m1", "在吗")
     o.get_received(NS)
-    ack = o.emit("read", {"conversation_id": conv_id, "last_id": sent["message"]["id"]}, namespace=NS, callback=True)
+    ack = o.emit(
+        "read",
+        {"conversation_id": conv_id, "last_id": sent["message"]["id"]},
+        namespace=NS,
+        callback=True,
+    )
     assert ack == {"ok": True, "last_id": sent["message"]["id"]}
     reads = _events(r, "read")
-    assert reads == [{"conversation_id": conv_id, "side": "staff", "last_id": sent["message"]["id"]}]
+    assert reads == [
+        {"conversation_id": conv_id, "side": "staff", "last_id": sent["message"]["id"]}
+    ]
     # A read mark beyond the last message is clamped.
-    ack = o.emit("read", {"conversation_id": conv_id, "last_id": 10**6}, namespace=NS, callback=True)
+    ack = o.emit(
+        "read", {"conversation_id": conv_id, "last_id": 10**6}, namespace=NS, callback=True
+    )
     assert ack["last_id"] == sent["message"]["id"]
 
 
@@ -213,8 +226,8 @@ def test_offline_officer_turns_the_message_into_a_consultation(app, world):
     assert ack["ok"] and ack["offline"]["consultation_id"]
     # The back-at time, when given, is the station's next opening.
     with app.test_request_context():
-        from portal.station.calendar import get_calendar
         from portal.db import utcnow
+        from portal.station.calendar import get_calendar
 
         cal = get_calendar()
         now = utcnow()

@@ -44,7 +44,7 @@ def test_emergency_word_shows_the_banner(app, client, world, clock):
     resp = ask_as(client, body="救命，有人打人了", title="楼下有人打架")
     page = client.get(resp.location).get_data(as_text=True)
     assert "请立即拨打110" in page
-    assert 'data-emergency-banner hidden' not in page
+    assert "data-emergency-banner hidden" not in page
 
 
 def test_internal_notes_never_leave_the_back_office(app, world, clock):
@@ -106,7 +106,9 @@ def test_officer_works_the_queue(app, world, clock):
     login(officer, "officer@example.com")
     ask_as(resident)
     cid = _cid(app)
-    assert "居住证怎么办理" in officer.get("/backoffice/consult?tab=unassigned").get_data(as_text=True)
+    assert "居住证怎么办理" in officer.get("/backoffice/consult?tab=unassigned").get_data(
+        as_text=True
+    )
     assert officer.post(f"/backoffice/consult/{cid}/claim").status_code == 303
     assert "居住证怎么办理" in officer.get("/backoffice/consult?tab=mine").get_data(as_text=True)
     officer.post(f"/backoffice/consult/{cid}/waiting", data={"body": "请补充材料"})
@@ -125,9 +127,16 @@ def test_officer_works_the_queue(app, world, clock):
 def test_canned_replies(app, world):
     officer = app.test_client()
     login(officer, "officer@example.com")
-    resp = officer.post("/backoffice/consult/canned", data={"title": "居住证材料", "body": "身份证、合同"})
+    resp = officer.post(
+        "/backoffice/consult/canned", data={"title": "居住证材料", "body": "身份证、合同"}
+    )
     assert resp.status_code == 303
-    assert officer.post("/backoffice/consult/canned", data={"title": "居住证材料", "body": "x"}).status_code == 422
+    assert (
+        officer.post(
+            "/backoffice/consult/canned", data={"title": "居住证材料", "body": "x"}
+        ).status_code
+        == 422
+    )
     assert "身份证、合同" in officer.get("/backoffice/consult/canned").get_data(as_text=True)
 
 
@@ -137,20 +146,30 @@ def test_api_flow(app, world, clock):
     login(officer, "officer@example.com")
     resp = resident.post(
         "/api/v1/consult/questions",
-        json={"category": "rental", "title": "出租屋登记", "body": "房东需要登记吗？", "is_public": True},
+        json={
+            "category": "rental",
+            "title": "出租屋登记",
+            "body": "房东需要登记吗？",
+            "is_public": True,
+        },
     )
     assert resp.status_code == 201
     q = resp.get_json()
     assert q["reply_target"] == "预计今天 17:30 前答复" and q["status"] == "open"
     cid = q["id"]
     assert resident.post("/api/v1/consult/questions", json={"title": ""}).status_code == 422
-    assert resident.post(f"/api/v1/consult/questions/{cid}/rate", json={"score": 5}).status_code == 409
+    assert (
+        resident.post(f"/api/v1/consult/questions/{cid}/rate", json={"score": 5}).status_code == 409
+    )
     officer.post(f"/backoffice/consult/{cid}/reply", data={"body": "需要登记"})
     r = resident.post(f"/api/v1/consult/questions/{cid}/rate", json={"score": 5, "comment": "好"})
     assert r.status_code == 200 and r.get_json()["rating"] == 5
     r = resident.post(f"/api/v1/consult/questions/{cid}/follow-up", json={"body": "还要带什么？"})
     assert r.get_json()["status"] == "open"
-    assert resident.post(f"/api/v1/consult/questions/{cid}/reopen", json={"reason": "x1"}).status_code == 409
+    assert (
+        resident.post(f"/api/v1/consult/questions/{cid}/reopen", json={"reason": "x1"}).status_code
+        == 409
+    )
     assert resident.post(f"/api/v1/consult/questions/{cid}/close").get_json()["status"] == "closed"
     r = resident.post(f"/api/v1/consult/questions/{cid}/reopen", json={"reason": "还没说清楚"})
     assert r.status_code == 200 and r.get_json()["status"] == "open"

@@ -19,7 +19,9 @@ def _user(uid: int) -> User:
     return db.session.get(User, uid)
 
 
-def _ask(world, category=Category.HOUSEHOLD, title="居住证怎么办理", body="需要什么材料？", public=True):
+def _ask(
+    world, category=Category.HOUSEHOLD, title="居住证怎么办理", body="需要什么材料？", public=True
+):
     return svc.ask(
         _user(world["resident"]), category=category, title=title, body=body, is_public=public
     )
@@ -277,3 +279,25 @@ def test_internal_note_is_not_visible_to_the_resident(ctx, world, clock):
     assert any(m.is_internal for m in svc.visible_messages(c, _user(world["officer"])))
     assert not any(m.is_internal for m in svc.visible_messages(c, _user(world["resident"])))
     assert db.session.scalar(select(Consultation.id)) == c.id
+
+
+def test_due_soon_warning_job_runs_once_per_target(ctx, world, clock):
+    c = _ask(world)
+    db.session.commit()
+    assert svc.warn_before_breach() == 0  # 10:00, due 17:30: not yet
+    clock.set("2026-11-24 16:45")
+    assert svc.warn_before_breach() == 1
+    assert svc.warn_before_breach() == 0  # a second run (or worker) sends nothing more
+    notes = db.session.scalars(
+        select(Notification).where(Notification.kind == "consult.due_soon")
+    ).all()
+    assert [n.user_id for n in notes] == [world["officer"]]
+    # A new target (after a reply and a follow-up) may warn again.
+    svc.reply(_user(world["officer"]), c, "答")
+    clock.set("2026-11-25 16:40")
+    svc.follow_up(_user(world["resident"]), c, "再问")
+    db.session.commit()
+    assert svc.warn_before_breach() == 1
+    from portal.jobs import registered_jobs
+
+    assert "consult-sla-warning" in registered_jobs()
