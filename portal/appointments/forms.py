@@ -14,8 +14,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.validators import ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from portal.appointments.models import ExceptionKind, Location
 from portal.forms import PortalForm
@@ -147,7 +153,9 @@ class ServiceForm(PortalForm):
     provider_role = SelectField(_l("接待人"), validators=[DataRequired()])
     location = SelectField(_l("地点"), validators=[DataRequired()])
     needs_confirmation = BooleanField(_l("需民警确认"))
-    materials = TextAreaField(_l("需携带材料（每行一项）"), validators=[Optional(), Length(max=4000)])
+    materials = TextAreaField(
+        _l("需携带材料（每行一项）"), validators=[Optional(), Length(max=4000)]
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

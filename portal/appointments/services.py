@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -80,7 +80,9 @@ def providers_for(service: Service, resident: User | None) -> list[User]:
 def save_service(service: Service | None, actor: User, **fields: Any) -> Service:
     """Create or edit a service (admins and officers)."""
     if fields.get("duration_minutes", CLAIM_UNIT) % CLAIM_UNIT:
-        raise DomainError(_("时长须为 %(n)s 分钟的整数倍。", n=CLAIM_UNIT), field="duration_minutes")
+        raise DomainError(
+            _("时长须为 %(n)s 分钟的整数倍。", n=CLAIM_UNIT), field="duration_minutes"
+        )
     if service is None:
         service = Service()
         db.session.add(service)
@@ -203,18 +205,22 @@ def free_slots(
     if exclude_booking_id is not None:
         stmt = stmt.where(Booking.id != exclude_booking_id)
     booked = [(_aware(s), _aware(e)) for s, e in db.session.execute(stmt).all()]
-    calendar = get_calendar()
+    working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
     return compute_free_slots(
         data,
         duration_minutes=service.duration_minutes,
         first_day=first_day,
         last_day=last_day,
         now=_aware(now),
-        is_working_day=calendar.is_working_day,
+        is_working_day=working_day,
         unavailable=[(_aware(s), _aware(e)) for k, s, e in exc if k != ExceptionKind.EXTRA],
         extras=[(_aware(s), _aware(e)) for k, s, e in exc if k == ExceptionKind.EXTRA],
         booked=booked,
     )
+
+
+def _any_day(day: dt.date) -> bool:
+    return True
 
 
 def alternatives(service: Service, provider_id: int, around: dt.datetime, n: int = 5,
@@ -240,11 +246,13 @@ def _units(start: dt.datetime, end: dt.datetime, buffer_minutes: int) -> list[dt
 
 def _claim(booking: Booking, buffer_minutes: int) -> None:
     """Insert the claimed units; the unique constraint refuses an overlap (IntegrityError)."""
-    db.session.add_all(
-        SlotClaim(booking_id=booking.id, provider_id=booking.provider_id, unit_start=u)
-        for u in _units(booking.starts_at, booking.ends_at, buffer_minutes)
+    db.session.execute(
+        insert(SlotClaim),
+        [
+            {"booking_id": booking.id, "provider_id": booking.provider_id, "unit_start": u}
+            for u in _units(booking.starts_at, booking.ends_at, buffer_minutes)
+        ],
     )
-    db.session.flush()
 
 
 def _new_code() -> str:
