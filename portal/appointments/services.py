@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -52,7 +53,13 @@ class SlotTaken(DomainError):
 
 
 def _cfg(key: str, default: int) -> int:
-    return int(current_app.config.get(key, default))
+    """A setting: the app config (tests), else ``PORTAL_<KEY>`` in the environment."""
+    if key in current_app.config:
+        return int(current_app.config[key])
+    try:
+        return int(os.environ.get(f"PORTAL_{key}", default))
+    except ValueError:
+        return default
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
