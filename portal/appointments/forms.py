@@ -156,6 +156,7 @@ class ServiceForm(PortalForm):
     materials = TextAreaField(
         _l("需携带材料（每行一项）"), validators=[Optional(), Length(max=4000)]
     )
+    is_active = BooleanField(_l("可预约"), default=True)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

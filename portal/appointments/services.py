@@ -90,13 +90,13 @@ def save_service(service: Service | None, actor: User, **fields: Any) -> Service
         raise DomainError(
             _("时长须为 %(n)s 分钟的整数倍。", n=CLAIM_UNIT), field="duration_minutes"
         )
-    if service is None:
-        service = Service()
-        db.session.add(service)
-    for key, value in fields.items():
-        setattr(service, key, value)
     try:
         with db.session.begin_nested():
+            if service is None:
+                service = Service()
+                db.session.add(service)
+            for key, value in fields.items():
+                setattr(service, key, value)
             db.session.flush()
     except IntegrityError:
         raise DomainError(_("已有同名服务。"), field="name", code="conflict") from None

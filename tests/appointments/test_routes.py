@@ -169,3 +169,30 @@ def test_send_reminders_cli(app, world):
     from portal.jobs import registered_jobs
 
     assert "send-reminders" in registered_jobs()
+
+
+def test_staff_manage_services(app, client, world):
+    ids = _ready(app, world)
+    login(client, "admin@example.com")
+    resp = client.post("/backoffice/appointments/services", data={
+        "name": "开具证明", "duration_minutes": 15, "provider_role": "officer",
+        "location": "station", "materials": "身份证\n户口簿", "is_active": "y"})
+    assert resp.status_code == 303
+    dup = client.post("/backoffice/appointments/services", data={
+        "name": "开具证明", "duration_minutes": 15, "provider_role": "officer",
+        "location": "station", "is_active": "y"})
+    assert dup.status_code == 409
+    odd = client.post("/backoffice/appointments/services", data={
+        "name": "奇数", "duration_minutes": 7, "provider_role": "officer", "location": "station"})
+    assert odd.status_code == 409
+    sid = ids["纠纷调解"]
+    page = client.get(f"/backoffice/appointments/services/{sid}").get_data(as_text=True)
+    assert "纠纷调解" in page
+    client.post(f"/backoffice/appointments/services/{sid}", data={
+        "name": "纠纷调解", "duration_minutes": 60, "provider_role": "officer",
+        "location": "station"})  # is_active unticked: withdrawn
+    assert "纠纷调解" not in client.get("/appointments").get_data(as_text=True)
+    assert "开具证明" in client.get("/appointments").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "resident@example.com")
+    assert client.post("/backoffice/appointments/services", data={}).status_code == 403
