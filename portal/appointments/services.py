@@ -233,8 +233,14 @@ def _any_day(day: dt.date) -> bool:
 def alternatives(service: Service, provider_id: int, around: dt.datetime, n: int = 5,
                  now: dt.datetime | None = None) -> list[dt.datetime]:
     """The next few free slots from the day of ``around`` on."""
-    slots = free_slots(service, provider_id, first_day=local_day(around), now=now)
-    later = [s for s in slots if s >= around]
+    later: list[dt.datetime] = []
+    slots: list[dt.datetime] = []
+    for days in (2, 14):  # the next two days usually suffice; look further only if not
+        slots = free_slots(service, provider_id, first_day=local_day(around), days=days,
+                           now=now)
+        later = [s for s in slots if s >= around]
+        if len(later) >= n:
+            break
     return (later or slots)[:n]
 
 
