@@ -341,7 +341,8 @@ def add_exception() -> Any:
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("appointments.plan"), 303)
-    flash(_("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected)), "success")
+    flash(_("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected))
+          + "".join(f" {b.code} {svc._when(b)}" for b in affected), "success")
     return redirect(url_for("appointments.plan"))
 
 

@@ -196,3 +196,22 @@ def test_staff_manage_services(app, client, world):
     client.post("/logout")
     login(client, "resident@example.com")
     assert client.post("/backoffice/appointments/services", data={}).status_code == 403
+
+
+def test_block_page_lists_affected_bookings(app, client, world):
+    ids = _ready(app, world)
+    start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
+    login(client, "resident@example.com")
+    code = client.post(f"/appointments/s/{ids['户籍业务咨询']}/book", data={
+        "provider_id": world["officer"], "starts_at": start.isoformat()}
+    ).location.rsplit("/", 1)[-1]
+    client.post("/logout")
+    login(client, "officer@example.com")
+    local_start = start.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    resp = client.post("/backoffice/appointments/exceptions", data={
+        "kind": "block", "starts_at": local_start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (local_start + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "reason": "出警"}, follow_redirects=True)
+    assert code in resp.get_data(as_text=True)
+    with app.app_context():
+        assert svc.by_code(code).status == BookingStatus.CANCELLED
