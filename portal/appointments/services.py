@@ -317,6 +317,8 @@ def book(
     starts_at = _aware(starts_at)
     if not service.is_active or provider.role != service.provider_role:
         raise DomainError(_("该服务不可预约。"), field="provider_id")
+    if provider.id not in {p.id for p in providers_for(service, resident)}:
+        raise DomainError(_("该服务不可预约。"), field="provider_id")
     if service.location == Location.HOME and not address.strip():
         raise DomainError(_("上门服务请填写地址。"), field="address")
     # Serialise one resident's bookings (a row lock on PostgreSQL; SQLite transactions
