@@ -27,6 +27,8 @@ from portal.appointments.models import ExceptionKind, Location
 from portal.forms import PortalForm
 from portal.station.calendar import STATION_TZ
 
+MAX_ID = 2**31 - 1  # a primary key beyond this cannot exist (and overflows SQLite's int)
+
 
 def parse_instant(value: str) -> dt.datetime | None:
     """An ISO 8601 instant; a time without an offset means Asia/Shanghai."""
@@ -51,13 +53,13 @@ class _StartsAt:
 
 
 class BookForm(_StartsAt, PortalForm):
-    provider_id = IntegerField(_l("接待人"), validators=[InputRequired()])
+    provider_id = IntegerField(_l("接待人"), validators=[InputRequired(), NumberRange(1, MAX_ID)])
     address = StringField(_l("上门地址"), validators=[Optional(), Length(max=200)])
     note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=500)])
 
 
 class ApiBookForm(BookForm):
-    service_id = IntegerField(_l("服务"), validators=[InputRequired()])
+    service_id = IntegerField(_l("服务"), validators=[InputRequired(), NumberRange(1, MAX_ID)])
 
 
 class ReasonForm(PortalForm):

@@ -38,7 +38,7 @@ plan_owner_required = roles_required("officer", "lawyer")
 
 
 def _service_or_404(service_id: int) -> Service:
-    service = db.session.get(Service, service_id)
+    service = svc.get_by_id(Service, service_id)
     if service is None or not service.is_active:
         abort(404)
     return service
@@ -250,7 +250,7 @@ def check_in() -> Any:
 @provider_required
 def handle(booking_id: int, action: str) -> Any:
     """Done, no-show, confirm or decline."""
-    booking = db.session.get(Booking, booking_id)
+    booking = svc.get_by_id(Booking, booking_id)
     if booking is None or action not in ("done", "no_show", "confirm", "decline"):
         abort(404)
     require(booking.can_be_handled_by(current_user))
@@ -369,7 +369,7 @@ def services() -> Any:
 @bp.route("/backoffice/appointments/services/<int:service_id>", methods=["GET", "POST"])
 @staff_required
 def edit_service(service_id: int) -> Any:
-    service = db.session.get(Service, service_id)
+    service = svc.get_by_id(Service, service_id)
     if service is None:
         abort(404)
     return _service_page(service)

@@ -52,6 +52,11 @@ class SlotTaken(DomainError):
         self.alternatives = list(alternatives)
 
 
+def get_by_id(model: Any, ident: int) -> Any:
+    """``session.get`` that answers None for ids no row can have (no driver overflow)."""
+    return db.session.get(model, ident) if 0 < ident < 2**31 else None
+
+
 def _cfg(key: str, default: int) -> int:
     """A setting: the app config (tests), else ``PORTAL_<KEY>`` in the environment."""
     if key in current_app.config:

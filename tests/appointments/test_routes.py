@@ -215,3 +215,21 @@ def test_block_page_lists_affected_bookings(app, client, world):
     assert code in resp.get_data(as_text=True)
     with app.app_context():
         assert svc.by_code(code).status == BookingStatus.CANCELLED
+
+
+def test_huge_ids_are_not_found_not_errors(app, client, world):
+    ids = _ready(app, world)
+    login(client, "resident@example.com")
+    huge = "9223372036854775808"
+    assert client.get(f"/appointments/s/{huge}").status_code == 404
+    assert client.get(f"/api/v1/appointments/services/{huge}/slots").status_code == 404
+    r = client.post(f"/appointments/s/{ids['户籍业务咨询']}/book",
+                    data={"provider_id": huge, "starts_at": "2026-12-08T09:00"})
+    assert r.status_code == 422
+    r = client.post("/api/v1/appointments/bookings", json={
+        "service_id": huge, "provider_id": huge, "starts_at": "2026-12-08T09:00"})
+    assert r.status_code == 422
+    client.post("/logout")
+    login(client, "officer@example.com")
+    assert client.post(f"/backoffice/appointments/{huge}/done").status_code == 404
+    assert client.get(f"/backoffice/appointments/services/{huge}").status_code == 404
