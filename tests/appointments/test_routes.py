@@ -233,3 +233,18 @@ def test_huge_ids_are_not_found_not_errors(app, client, world):
     login(client, "officer@example.com")
     assert client.post(f"/backoffice/appointments/{huge}/done").status_code == 404
     assert client.get(f"/backoffice/appointments/services/{huge}").status_code == 404
+
+
+def test_nul_characters_are_dropped(app, client, world):
+    ids = _ready(app, world)
+    start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
+    login(client, "resident@example.com")
+    r = client.post("/api/v1/appointments/bookings", json={
+        "service_id": ids["户籍业务咨询"], "provider_id": world["officer"],
+        "starts_at": start.isoformat(), "note": "a\x00b"})
+    assert r.status_code == 201
+    code = r.get_json()["code"]
+    r = client.post(f"/api/v1/appointments/bookings/{code}/cancel", json={"reason": "有\x00事"})
+    assert r.status_code == 200
+    with app.app_context():
+        assert svc.by_code(code).cancel_reason == "有事"
