@@ -105,6 +105,7 @@ ACCESS = {
     "appointments.plan": OFFICER,
     "appointments.add_exception": OFFICER,
     "appointments.services": STAFF,
+    "appointments.edit_service": STAFF,
     "api.appointment_services": PUBLIC,
     "api.appointment_slots": USER,
     "api.appointment_book": USER,

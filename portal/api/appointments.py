@@ -113,7 +113,7 @@ def appointment_services() -> Any:
            "Free slots (UTC) of a provider for a service (?provider_id=&from=YYYY-MM-DD&days=)",
            response=SLOTS, auth="any")
 def appointment_slots(service_id: int) -> Any:
-    service = db.session.get(Service, service_id)
+    service = svc.get_by_id(Service, service_id)
     if service is None or not service.is_active:
         return error(404, "not_found", _("服务不存在。"))
     providers = svc.providers_for(service, current_user)

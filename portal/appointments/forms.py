@@ -14,12 +14,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.validators import ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from portal.appointments.models import ExceptionKind, Location
 from portal.forms import PortalForm
 from portal.station.calendar import STATION_TZ
+
+
+def _no_nul(value: object) -> object:
+    # PostgreSQL refuses NUL in text; it is never meaningful input.
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+CLEAN = [_no_nul]
+MAX_ID = 2**31 - 1  # a primary key beyond this cannot exist (and overflows SQLite's int)
 
 
 def parse_instant(value: str) -> dt.datetime | None:
@@ -36,7 +51,7 @@ def parse_instant(value: str) -> dt.datetime | None:
 
 
 class _StartsAt:
-    starts_at = StringField(_l("时间"), validators=[DataRequired(), Length(max=40)])
+    starts_at = StringField(_l("时间"), filters=CLEAN, validators=[DataRequired(), Length(max=40)])
 
     def validate_starts_at(self, field: StringField) -> None:
         self.starts_at_value = parse_instant(field.data or "")
@@ -45,17 +60,17 @@ class _StartsAt:
 
 
 class BookForm(_StartsAt, PortalForm):
-    provider_id = IntegerField(_l("接待人"), validators=[InputRequired()])
-    address = StringField(_l("上门地址"), validators=[Optional(), Length(max=200)])
-    note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=500)])
+    provider_id = IntegerField(_l("接待人"), validators=[InputRequired(), NumberRange(1, MAX_ID)])
+    address = StringField(_l("上门地址"), filters=CLEAN, validators=[Optional(), Length(max=200)])
+    note = TextAreaField(_l("备注"), filters=CLEAN, validators=[Optional(), Length(max=500)])
 
 
 class ApiBookForm(BookForm):
-    service_id = IntegerField(_l("服务"), validators=[InputRequired()])
+    service_id = IntegerField(_l("服务"), validators=[InputRequired(), NumberRange(1, MAX_ID)])
 
 
 class ReasonForm(PortalForm):
-    reason = StringField(_l("原因"), validators=[DataRequired(), Length(max=200)])
+    reason = StringField(_l("原因"), filters=CLEAN, validators=[DataRequired(), Length(max=200)])
 
 
 class RescheduleForm(_StartsAt, ReasonForm):
@@ -63,17 +78,17 @@ class RescheduleForm(_StartsAt, ReasonForm):
 
 
 class CheckInForm(PortalForm):
-    code = StringField(_l("预约号"), validators=[DataRequired(), Length(max=12)])
+    code = StringField(_l("预约号"), filters=CLEAN, validators=[DataRequired(), Length(max=12)])
 
 
 class FinishForm(PortalForm):
-    note = TextAreaField(_l("办理情况"), validators=[Optional(), Length(max=2000)])
-    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+    note = TextAreaField(_l("办理情况"), filters=CLEAN, validators=[Optional(), Length(max=2000)])
+    reason = StringField(_l("原因"), filters=CLEAN, validators=[Optional(), Length(max=200)])
 
 
 class RateForm(PortalForm):
     stars = IntegerField(_l("评分"), validators=[InputRequired(), NumberRange(1, 5)])
-    comment = TextAreaField(_l("评价"), validators=[Optional(), Length(max=500)])
+    comment = TextAreaField(_l("评价"), filters=CLEAN, validators=[Optional(), Length(max=500)])
 
 
 _LINE = re.compile(r"^\s*([1-7])\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -101,10 +116,10 @@ def parse_periods(text: str) -> list[tuple[int, dt.time, dt.time]] | None:
 
 class PlanForm(PortalForm):
     periods = TextAreaField(
-        _l("接待时段"), validators=[Length(max=2000)],
+        _l("接待时段"), filters=CLEAN, validators=[Length(max=2000)],
         description=_l("每行一个时段：星期（1-7） 开始-结束，如 1 09:00-12:00"),
     )
-    breaks = TextAreaField(_l("休息时段"), validators=[Optional(), Length(max=2000)])
+    breaks = TextAreaField(_l("休息时段"), filters=CLEAN, validators=[Optional(), Length(max=2000)])
     slot_minutes = IntegerField(_l("号源间隔（分钟）"), default=30,
                                 validators=[InputRequired(), NumberRange(5, 240)])
     buffer_minutes = IntegerField(_l("两次预约之间的缓冲（分钟）"), default=0,
@@ -132,7 +147,7 @@ class ExceptionForm(PortalForm):
     starts_at = DateTimeLocalField(_l("开始"), format="%Y-%m-%dT%H:%M",
                                    validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("结束"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+    reason = StringField(_l("原因"), filters=CLEAN, validators=[Optional(), Length(max=200)])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -140,14 +155,19 @@ class ExceptionForm(PortalForm):
 
 
 class ServiceForm(PortalForm):
-    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=60)])
-    description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
+    name = StringField(_l("名称"), filters=CLEAN, validators=[DataRequired(), Length(max=60)])
+    description = TextAreaField(
+        _l("说明"), filters=CLEAN, validators=[Optional(), Length(max=2000)]
+    )
     duration_minutes = IntegerField(_l("时长（分钟）"), default=30,
                                     validators=[InputRequired(), NumberRange(5, 480)])
     provider_role = SelectField(_l("接待人"), validators=[DataRequired()])
     location = SelectField(_l("地点"), validators=[DataRequired()])
     needs_confirmation = BooleanField(_l("需民警确认"))
-    materials = TextAreaField(_l("需携带材料（每行一项）"), validators=[Optional(), Length(max=4000)])
+    materials = TextAreaField(
+        _l("需携带材料（每行一项）"), filters=CLEAN, validators=[Optional(), Length(max=4000)]
+    )
+    is_active = BooleanField(_l("可预约"), default=True)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

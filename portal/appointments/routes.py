@@ -38,7 +38,7 @@ plan_owner_required = roles_required("officer", "lawyer")
 
 
 def _service_or_404(service_id: int) -> Service:
-    service = db.session.get(Service, service_id)
+    service = svc.get_by_id(Service, service_id)
     if service is None or not service.is_active:
         abort(404)
     return service
@@ -250,7 +250,7 @@ def check_in() -> Any:
 @provider_required
 def handle(booking_id: int, action: str) -> Any:
     """Done, no-show, confirm or decline."""
-    booking = db.session.get(Booking, booking_id)
+    booking = svc.get_by_id(Booking, booking_id)
     if booking is None or action not in ("done", "no_show", "confirm", "decline"):
         abort(404)
     require(booking.can_be_handled_by(current_user))
@@ -341,27 +341,49 @@ def add_exception() -> Any:
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("appointments.plan"), 303)
-    flash(_("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected)), "success")
+    flash(_("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected))
+          + "".join(f" {b.code} {svc._when(b)}" for b in affected), "success")
     return redirect(url_for("appointments.plan"))
+
+
+def _service_fields(form: ServiceForm) -> dict[str, Any]:
+    return {
+        "name": form.name.data.strip(),
+        "description": form.description.data or "",
+        "duration_minutes": form.duration_minutes.data,
+        "provider_role": Role(form.provider_role.data),
+        "location": Location(form.location.data),
+        "needs_confirmation": bool(form.needs_confirmation.data),
+        "materials": form.materials.data or "",
+        "is_active": bool(form.is_active.data),
+    }
 
 
 @bp.route("/backoffice/appointments/services", methods=["GET", "POST"])
 @staff_required
 def services() -> Any:
     """Admins and officers manage the services and their materials."""
-    form = ServiceForm()
+    return _service_page(None)
+
+
+@bp.route("/backoffice/appointments/services/<int:service_id>", methods=["GET", "POST"])
+@staff_required
+def edit_service(service_id: int) -> Any:
+    service = svc.get_by_id(Service, service_id)
+    if service is None:
+        abort(404)
+    return _service_page(service)
+
+
+def _service_page(service: Service | None) -> Any:
+    form = ServiceForm(obj=service) if service and request.method == "GET" else ServiceForm()
+    if service and request.method == "GET":
+        form.provider_role.data = service.provider_role.value
+        form.location.data = service.location.value
     status = 200
     if form.validate_on_submit():
         try:
-            svc.save_service(
-                None, current_user, name=form.name.data.strip(),
-                description=form.description.data or "",
-                duration_minutes=form.duration_minutes.data,
-                provider_role=Role(form.provider_role.data),
-                location=Location(form.location.data),
-                needs_confirmation=bool(form.needs_confirmation.data),
-                materials=form.materials.data or "",
-            )
+            svc.save_service(service, current_user, **_service_fields(form))
             flash(_("服务已保存。"), "success")
             return redirect(url_for("appointments.services"), 303)
         except DomainError as exc:
@@ -372,7 +394,7 @@ def services() -> Any:
     from sqlalchemy import select
 
     all_services = db.session.scalars(select(Service).order_by(Service.id)).all()
-    return render_template("appointments/services.html", form=form,
+    return render_template("appointments/services.html", form=form, service=service,
                            services=all_services), status
 
 

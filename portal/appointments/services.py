@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -51,8 +52,19 @@ class SlotTaken(DomainError):
         self.alternatives = list(alternatives)
 
 
+def get_by_id(model: Any, ident: int) -> Any:
+    """``session.get`` that answers None for ids no row can have (no driver overflow)."""
+    return db.session.get(model, ident) if 0 < ident < 2**31 else None
+
+
 def _cfg(key: str, default: int) -> int:
-    return int(current_app.config.get(key, default))
+    """A setting: the app config (tests), else ``PORTAL_<KEY>`` in the environment."""
+    if key in current_app.config:
+        return int(current_app.config[key])
+    try:
+        return int(os.environ.get(f"PORTAL_{key}", default))
+    except ValueError:
+        return default
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -80,14 +92,16 @@ def providers_for(service: Service, resident: User | None) -> list[User]:
 def save_service(service: Service | None, actor: User, **fields: Any) -> Service:
     """Create or edit a service (admins and officers)."""
     if fields.get("duration_minutes", CLAIM_UNIT) % CLAIM_UNIT:
-        raise DomainError(_("时长须为 %(n)s 分钟的整数倍。", n=CLAIM_UNIT), field="duration_minutes")
-    if service is None:
-        service = Service()
-        db.session.add(service)
-    for key, value in fields.items():
-        setattr(service, key, value)
+        raise DomainError(
+            _("时长须为 %(n)s 分钟的整数倍。", n=CLAIM_UNIT), field="duration_minutes"
+        )
     try:
         with db.session.begin_nested():
+            if service is None:
+                service = Service()
+                db.session.add(service)
+            for key, value in fields.items():
+                setattr(service, key, value)
             db.session.flush()
     except IntegrityError:
         raise DomainError(_("已有同名服务。"), field="name", code="conflict") from None
@@ -203,25 +217,35 @@ def free_slots(
     if exclude_booking_id is not None:
         stmt = stmt.where(Booking.id != exclude_booking_id)
     booked = [(_aware(s), _aware(e)) for s, e in db.session.execute(stmt).all()]
-    calendar = get_calendar()
+    working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
     return compute_free_slots(
         data,
         duration_minutes=service.duration_minutes,
         first_day=first_day,
         last_day=last_day,
         now=_aware(now),
-        is_working_day=calendar.is_working_day,
+        is_working_day=working_day,
         unavailable=[(_aware(s), _aware(e)) for k, s, e in exc if k != ExceptionKind.EXTRA],
         extras=[(_aware(s), _aware(e)) for k, s, e in exc if k == ExceptionKind.EXTRA],
         booked=booked,
     )
 
 
+def _any_day(day: dt.date) -> bool:
+    return True
+
+
 def alternatives(service: Service, provider_id: int, around: dt.datetime, n: int = 5,
                  now: dt.datetime | None = None) -> list[dt.datetime]:
     """The next few free slots from the day of ``around`` on."""
-    slots = free_slots(service, provider_id, first_day=local_day(around), now=now)
-    later = [s for s in slots if s >= around]
+    later: list[dt.datetime] = []
+    slots: list[dt.datetime] = []
+    for days in (2, 14):  # the next two days usually suffice; look further only if not
+        slots = free_slots(service, provider_id, first_day=local_day(around), days=days,
+                           now=now)
+        later = [s for s in slots if s >= around]
+        if len(later) >= n:
+            break
     return (later or slots)[:n]
 
 
@@ -240,11 +264,13 @@ def _units(start: dt.datetime, end: dt.datetime, buffer_minutes: int) -> list[dt
 
 def _claim(booking: Booking, buffer_minutes: int) -> None:
     """Insert the claimed units; the unique constraint refuses an overlap (IntegrityError)."""
-    db.session.add_all(
-        SlotClaim(booking_id=booking.id, provider_id=booking.provider_id, unit_start=u)
-        for u in _units(booking.starts_at, booking.ends_at, buffer_minutes)
+    db.session.execute(
+        insert(SlotClaim),
+        [
+            {"booking_id": booking.id, "provider_id": booking.provider_id, "unit_start": u}
+            for u in _units(booking.starts_at, booking.ends_at, buffer_minutes)
+        ],
     )
-    db.session.flush()
 
 
 def _new_code() -> str:
@@ -295,6 +321,8 @@ def book(
     now = now or utcnow()
     starts_at = _aware(starts_at)
     if not service.is_active or provider.role != service.provider_role:
+        raise DomainError(_("该服务不可预约。"), field="provider_id")
+    if provider.id not in {p.id for p in providers_for(service, resident)}:
         raise DomainError(_("该服务不可预约。"), field="provider_id")
     if service.location == Location.HOME and not address.strip():
         raise DomainError(_("上门服务请填写地址。"), field="address")

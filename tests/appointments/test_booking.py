@@ -219,3 +219,13 @@ def test_reminders_once_even_when_two_runs_overlap(app, world, ctx):
             Notification.user_id == resident.id, Notification.kind == "appointment",
             Notification.title.like("预约提醒%")))
     assert n == 2
+
+
+def test_only_the_residents_own_officer_or_a_lawyer(setup, world):
+    services, officer, resident = setup
+    stranger = _u(world["other_officer"])
+    setup_plan(stranger.id)
+    with pytest.raises(DomainError):
+        svc.book(resident, services["户籍业务咨询"], stranger, local(8, 9), now=NOW)
+    with pytest.raises(DomainError):  # a lawyer service with an officer
+        svc.book(resident, services["法律咨询"], officer, local(8, 9), now=NOW)

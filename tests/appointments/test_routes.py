@@ -169,3 +169,82 @@ def test_send_reminders_cli(app, world):
     from portal.jobs import registered_jobs
 
     assert "send-reminders" in registered_jobs()
+
+
+def test_staff_manage_services(app, client, world):
+    ids = _ready(app, world)
+    login(client, "admin@example.com")
+    resp = client.post("/backoffice/appointments/services", data={
+        "name": "开具证明", "duration_minutes": 15, "provider_role": "officer",
+        "location": "station", "materials": "身份证\n户口簿", "is_active": "y"})
+    assert resp.status_code == 303
+    dup = client.post("/backoffice/appointments/services", data={
+        "name": "开具证明", "duration_minutes": 15, "provider_role": "officer",
+        "location": "station", "is_active": "y"})
+    assert dup.status_code == 409
+    odd = client.post("/backoffice/appointments/services", data={
+        "name": "奇数", "duration_minutes": 7, "provider_role": "officer", "location": "station"})
+    assert odd.status_code == 409
+    sid = ids["纠纷调解"]
+    page = client.get(f"/backoffice/appointments/services/{sid}").get_data(as_text=True)
+    assert "纠纷调解" in page
+    client.post(f"/backoffice/appointments/services/{sid}", data={
+        "name": "纠纷调解", "duration_minutes": 60, "provider_role": "officer",
+        "location": "station"})  # is_active unticked: withdrawn
+    assert "纠纷调解" not in client.get("/appointments").get_data(as_text=True)
+    assert "开具证明" in client.get("/appointments").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "resident@example.com")
+    assert client.post("/backoffice/appointments/services", data={}).status_code == 403
+
+
+def test_block_page_lists_affected_bookings(app, client, world):
+    ids = _ready(app, world)
+    start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
+    login(client, "resident@example.com")
+    code = client.post(f"/appointments/s/{ids['户籍业务咨询']}/book", data={
+        "provider_id": world["officer"], "starts_at": start.isoformat()}
+    ).location.rsplit("/", 1)[-1]
+    client.post("/logout")
+    login(client, "officer@example.com")
+    local_start = start.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    resp = client.post("/backoffice/appointments/exceptions", data={
+        "kind": "block", "starts_at": local_start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (local_start + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "reason": "出警"}, follow_redirects=True)
+    assert code in resp.get_data(as_text=True)
+    with app.app_context():
+        assert svc.by_code(code).status == BookingStatus.CANCELLED
+
+
+def test_huge_ids_are_not_found_not_errors(app, client, world):
+    ids = _ready(app, world)
+    login(client, "resident@example.com")
+    huge = "9223372036854775808"
+    assert client.get(f"/appointments/s/{huge}").status_code == 404
+    assert client.get(f"/api/v1/appointments/services/{huge}/slots").status_code == 404
+    r = client.post(f"/appointments/s/{ids['户籍业务咨询']}/book",
+                    data={"provider_id": huge, "starts_at": "2026-12-08T09:00"})
+    assert r.status_code == 422
+    r = client.post("/api/v1/appointments/bookings", json={
+        "service_id": huge, "provider_id": huge, "starts_at": "2026-12-08T09:00"})
+    assert r.status_code == 422
+    client.post("/logout")
+    login(client, "officer@example.com")
+    assert client.post(f"/backoffice/appointments/{huge}/done").status_code == 404
+    assert client.get(f"/backoffice/appointments/services/{huge}").status_code == 404
+
+
+def test_nul_characters_are_dropped(app, client, world):
+    ids = _ready(app, world)
+    start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
+    login(client, "resident@example.com")
+    r = client.post("/api/v1/appointments/bookings", json={
+        "service_id": ids["户籍业务咨询"], "provider_id": world["officer"],
+        "starts_at": start.isoformat(), "note": "a\x00b"})
+    assert r.status_code == 201
+    code = r.get_json()["code"]
+    r = client.post(f"/api/v1/appointments/bookings/{code}/cancel", json={"reason": "有\x00事"})
+    assert r.status_code == 200
+    with app.app_context():
+        assert svc.by_code(code).cancel_reason == "有事"
