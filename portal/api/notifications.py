@@ -80,7 +80,9 @@ def mark_read() -> Any:
     """Mark read; an id that is not the user's changes nothing."""
     payload = request.get_json(silent=True)
     note_id = payload.get("id") if isinstance(payload, dict) else None
-    if note_id is not None and (not isinstance(note_id, int) or isinstance(note_id, bool)):
+    if note_id is not None and (
+        not isinstance(note_id, int) or isinstance(note_id, bool) or not 0 < note_id < 2**31
+    ):
         from flask_babel import gettext as _
 
         from portal.api.common import error

@@ -199,3 +199,9 @@ def test_notifications_api(client, app, world):
     assert client.post("/api/v1/notifications/read", json={"id": "x"}).status_code == 422
     assert client.post("/api/v1/notifications/read", json={}).get_json() == {"changed": 2}
     assert client.get("/api/v1/notifications").get_json()["unread"] == 0
+
+
+def test_notification_id_out_of_range_is_422(client, world):
+    client.post("/login", data={"login": "resident@example.com", "password": PASSWORD})
+    for bad in (2**31, -1, 0, 10**30):
+        assert client.post("/api/v1/notifications/read", json={"id": bad}).status_code == 422
