@@ -29,8 +29,8 @@
   var buttons = [
     ["B", "粗体", function () { command("bold"); }],
     ["I", "斜体", function () { command("italic"); }],
-    ["H2", "标题", function () { command("formatBlock", "h2"); }],
-    ["H3", "小标题", function () { command("formatBlock", "h3"); }],
+    ["H2", "二级标题", function () { command("formatBlock", "h2"); }],
+    ["H3", "三级标题", function () { command("formatBlock", "h3"); }],
     ["P", "段落", function () { command("formatBlock", "p"); }],
     ["• ", "列表", function () { command("insertUnorderedList"); }],
     ["1.", "编号", function () { command("insertOrderedList"); }],
