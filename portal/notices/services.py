@@ -729,6 +729,9 @@ def send_message(
     if anonymous:
         code = new_tracking_code()
         msg.tracking_hash = _code_hash(code)
+        # Only the hour: an exact time could be matched with a login session's last-seen
+        # time. The 3-working-day reply rule does not need more.
+        msg.created_at = utcnow().replace(minute=0, second=0, microsecond=0)
     db.session.add(msg)
     db.session.flush()
     return msg, code
