@@ -69,3 +69,24 @@ def test_officer_api_never_500(app, world, data):
     )
     resp = client.post("/api/v1/notices", json=body)
     assert resp.status_code < 500 and resp.is_json, (body, resp.status_code)
+
+
+def test_control_characters_are_dropped_not_stored(app, world, client):
+    """PostgreSQL refuses NUL in text: forms drop control characters, queries too."""
+    from portal.db import db
+    from portal.notices.models import ContactMessage
+
+    resp = client.post(
+        "/contact",
+        data={
+            "community_id": world["community"],
+            "category": "tip",
+            "body": "门口\x00有人\x07徘徊",
+        },
+    )
+    assert resp.status_code == 200
+    with app.app_context():
+        assert db.session.query(ContactMessage.body).scalar() == "门口有人徘徊"
+    assert client.get("/notices?q=a%00b&community=c%001").status_code == 200
+    assert client.get("/api/v1/notices?q=%00").status_code == 200
+    assert client.post("/contact/track", data={"code": "AB\x00CD"}).status_code == 303
