@@ -25,15 +25,11 @@ FORMS = {
         ("/password/forgot", ["login"]),
         ("/password/reset/abc", ["password", "confirm"]),
         ("/lang/en", ["next"]),
-        ("/contact", ["community_id", "category", "body", "anonymous"]),
-        ("/contact/track", ["code"]),
     ],
     "resident": [
         ("/account/verify", ["real_name", "id_number", "phone", "consent"]),
         ("/account/organisation", ["org_name", "credit_code"]),
         ("/notifications/1/read", []),
-        ("/lost-found/report", ["title", "description", "place", "happened_on"]),
-        ("/notices/subscription", ["action"]),
     ],
     "officer": [
         ("/backoffice/status", ["status"]),
@@ -87,9 +83,7 @@ API = [("/api/v1/session", ["login", "password"]),
        ("/api/v1/users", ["login", "display_name", "community_id", "password", "confirm"]),
        ("/api/v1/verification", ["real_name", "id_number", "phone", "consent"]),
        ("/api/v1/verification/organisation", ["org_name", "credit_code"]),
-       ("/api/v1/notifications/read", ["id"]),
-       ("/api/v1/contact", ["community_id", "category", "body", "anonymous"]),
-       ("/api/v1/contact/track", ["code"])]
+       ("/api/v1/notifications/read", ["id"])]
 
 
 @SETTINGS

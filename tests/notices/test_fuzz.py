@@ -35,6 +35,18 @@ FORMS = [
     ("/backoffice/lost-found", ["title", "happened_on", "collect_at", "community_id"]),
     ("/backoffice/contact/1", ["reply"]),
 ]
+PUBLIC_FORMS = [
+    ("/contact", ["community_id", "category", "body", "anonymous"]),
+    ("/contact/track", ["code"]),
+]
+RESIDENT_FORMS = [
+    ("/lost-found/report", ["title", "description", "place", "happened_on"]),
+    ("/notices/subscription", ["action"]),
+]
+PUBLIC_API = [
+    ("/api/v1/contact", ["community_id", "category", "body", "anonymous"]),
+    ("/api/v1/contact/track", ["code"]),
+]
 API_FIELDS = [
     "kind",
     "title",
@@ -46,6 +58,28 @@ API_FIELDS = [
     "period_start",
     "figures",
 ]
+
+
+def _post_forms(client, forms, data):
+    for path, fields in forms:
+        form = {f: data.draw(TEXT, label=f"{path}:{f}") for f in fields}
+        resp = client.post(path, data=form)
+        assert resp.status_code < 500, (path, form, resp.status_code)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_public_and_resident_forms_never_500(app, world, data):
+    _post_forms(app.test_client(), PUBLIC_FORMS, data)
+    client = app.test_client()
+    login(client, "resident@example.com")
+    _post_forms(client, RESIDENT_FORMS + PUBLIC_FORMS, data)
+    for path, fields in PUBLIC_API:
+        body = data.draw(
+            st.one_of(st.fixed_dictionaries({f: JSON_VALUES for f in fields}), JSON_VALUES)
+        )
+        resp = client.post(path, json=body)
+        assert resp.status_code < 500 and resp.is_json, (path, body, resp.status_code)
 
 
 @SETTINGS
