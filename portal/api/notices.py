@@ -16,7 +16,7 @@ from portal.errors import DomainError
 from portal.notices import services as svc
 from portal.notices.forms import ContactForm, NoticeForm, TrackForm
 from portal.notices.models import ContactMessage, LostItem, MessageCategory, Notice, NoticeKind
-from portal.notices.routes import all_community_choices, served_choices, to_utc
+from portal.notices.routes import all_community_choices, served_choices, text_arg, to_utc
 from portal.security.access import staff_required
 from portal.templating import page_arg
 
@@ -138,7 +138,7 @@ def notices() -> Any:
     rows, total = svc.public_notices(
         kind=kind,
         community_id=community.id if community else None,
-        q=request.args.get("q", "")[:50],
+        q=text_arg("q", 50),
         page=page,
     )
     args = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -21,14 +22,23 @@ from portal.forms import PortalForm
 from portal.notices.models import MessageCategory, NoticeKind
 
 KIND_CHOICES = [(k.value, k.label) for k in NoticeKind]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def no_controls(value: Any) -> Any:
+    """Drop control characters (NUL above all: PostgreSQL refuses it in text)."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+TEXT = {"filters": [no_controls]}
 
 
 class NoticeForm(PortalForm):
     """An officer writes or edits a notice. ``body_html`` is sanitised by the service."""
 
     kind = SelectField(_l("类别"), choices=KIND_CHOICES, validators=[DataRequired()])
-    title = StringField(_l("标题"), validators=[DataRequired(), Length(max=120)])
-    body_html = TextAreaField(_l("正文"), validators=[Length(max=100_000)])
+    title = StringField(_l("标题"), validators=[DataRequired(), Length(max=120)], **TEXT)
+    body_html = TextAreaField(_l("正文"), validators=[Length(max=100_000)], **TEXT)
     station_wide = BooleanField(_l("面向全站"), default=True)
     community_ids = SelectMultipleField(
         _l("指定社区"), coerce=int, choices=[], validate_choice=True
@@ -42,7 +52,7 @@ class NoticeForm(PortalForm):
         _l("过期时间（北京时间，可留空）"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     period_start = DateField(_l("统计时段（警情公示，任选该半月内一天）"), validators=[Optional()])
-    advice = TextAreaField(_l("防范建议（警情公示）"), validators=[Length(max=2000)])
+    advice = TextAreaField(_l("防范建议（警情公示）"), validators=[Length(max=2000)], **TEXT)
 
 
 def figures_form(offences: list[str]) -> type[PortalForm]:
@@ -68,27 +78,27 @@ def figures_from(form: Any, offences: list[str]) -> dict[str, int]:
 class FoundItemForm(PortalForm):
     """An officer registers an item handed in."""
 
-    title = StringField(_l("物品"), validators=[DataRequired(), Length(max=80)])
-    description = TextAreaField(_l("描述"), validators=[Length(max=2000)])
-    place = StringField(_l("拾获地点"), validators=[Length(max=120)])
+    title = StringField(_l("物品"), validators=[DataRequired(), Length(max=80)], **TEXT)
+    description = TextAreaField(_l("描述"), validators=[Length(max=2000)], **TEXT)
+    place = StringField(_l("拾获地点"), validators=[Length(max=120)], **TEXT)
     happened_on = DateField(_l("拾获日期"), validators=[Optional()])
-    collect_at = StringField(_l("领取地点"), validators=[DataRequired(), Length(max=120)])
+    collect_at = StringField(_l("领取地点"), validators=[DataRequired(), Length(max=120)], **TEXT)
     community_id = SelectField(_l("社区"), coerce=int, choices=[], validators=[Optional()])
 
 
 class LostItemForm(PortalForm):
     """A resident reports something lost; an officer approves it before it is shown."""
 
-    title = StringField(_l("物品"), validators=[DataRequired(), Length(max=80)])
-    description = TextAreaField(_l("描述"), validators=[Length(max=2000)])
-    place = StringField(_l("遗失地点"), validators=[Length(max=120)])
+    title = StringField(_l("物品"), validators=[DataRequired(), Length(max=80)], **TEXT)
+    description = TextAreaField(_l("描述"), validators=[Length(max=2000)], **TEXT)
+    place = StringField(_l("遗失地点"), validators=[Length(max=120)], **TEXT)
     happened_on = DateField(_l("遗失日期"), validators=[Optional()])
 
 
 class ModerateItemForm(PortalForm):
     """An officer's decision on an item."""
 
-    reason = StringField(_l("理由"), validators=[Length(max=200)])
+    reason = StringField(_l("理由"), validators=[Length(max=200)], **TEXT)
 
 
 class ContactForm(PortalForm):
@@ -100,17 +110,17 @@ class ContactForm(PortalForm):
         choices=[(c.value, c.label) for c in MessageCategory],
         validators=[DataRequired()],
     )
-    body = TextAreaField(_l("内容"), validators=[DataRequired(), Length(min=5, max=2000)])
+    body = TextAreaField(_l("内容"), validators=[DataRequired(), Length(min=5, max=2000)], **TEXT)
     anonymous = BooleanField(_l("匿名发送（不记录您的身份，凭查询码查看回复）"))
 
 
 class TrackForm(PortalForm):
     """An anonymous sender reads the reply with the tracking code."""
 
-    code = StringField(_l("查询码"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("查询码"), validators=[DataRequired(), Length(max=40)], **TEXT)
 
 
 class ReplyForm(PortalForm):
     """An officer's answer to a contact-box message."""
 
-    reply = TextAreaField(_l("回复"), validators=[DataRequired(), Length(max=2000)])
+    reply = TextAreaField(_l("回复"), validators=[DataRequired(), Length(max=2000)], **TEXT)

@@ -36,6 +36,7 @@ from portal.notices.forms import (
     TrackForm,
     figures_form,
     figures_from,
+    no_controls,
 )
 from portal.notices.models import (
     ContactMessage,
@@ -82,6 +83,11 @@ def served_choices(user: Any) -> list[tuple[int, str]]:
     return [(c.id, c.name) for c in user.served_communities]
 
 
+def text_arg(name: str, limit: int) -> str:
+    """A query argument without control characters (PostgreSQL refuses NUL), cut short."""
+    return no_controls(request.args.get(name, ""))[:limit]
+
+
 def _kind_arg() -> NoticeKind | None:
     try:
         return NoticeKind(request.args.get("kind", ""))
@@ -92,7 +98,7 @@ def _kind_arg() -> NoticeKind | None:
 def _community_arg() -> Any:
     from portal.communities.services import community_by_slug
 
-    slug = request.args.get("community", "")[:60]
+    slug = text_arg("community", 60)
     return community_by_slug(slug) if slug else None
 
 
@@ -103,7 +109,7 @@ def _community_arg() -> Any:
 def index() -> Any:
     """Published notices: pinned first; filter by kind and community; search."""
     kind, community, page = _kind_arg(), _community_arg(), page_arg()
-    q = request.args.get("q", "")[:50]
+    q = text_arg("q", 50)
     rows, total = svc.public_notices(
         kind=kind, community_id=community.id if community else None, q=q, page=page
     )

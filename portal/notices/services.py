@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,8 +46,13 @@ REPLY_WORKING_DAYS = 3
 
 
 def offences() -> list[str]:
-    """The offence types a crime bulletin counts (setting ``NOTICE_OFFENCES``)."""
-    return list(current_app.config.get("NOTICE_OFFENCES") or DEFAULT_OFFENCES)
+    """The offence types a crime bulletin counts: the app setting ``NOTICE_OFFENCES``, else
+    the environment variable ``PORTAL_NOTICE_OFFENCES`` (comma-separated), else the default."""
+    configured = current_app.config.get("NOTICE_OFFENCES")
+    if not configured:
+        raw = os.environ.get("PORTAL_NOTICE_OFFENCES", "")
+        configured = [name.strip()[:30] for name in raw.split(",") if name.strip()]
+    return list(configured or DEFAULT_OFFENCES)
 
 
 # --- writing notices ---------------------------------------------------------------
@@ -723,6 +729,9 @@ def send_message(
     if anonymous:
         code = new_tracking_code()
         msg.tracking_hash = _code_hash(code)
+        # Only the hour: an exact time could be matched with a login session's last-seen
+        # time. The 3-working-day reply rule does not need more.
+        msg.created_at = utcnow().replace(minute=0, second=0, microsecond=0)
     db.session.add(msg)
     db.session.flush()
     return msg, code

@@ -26,22 +26,26 @@
     area.focus();
     document.execCommand(name, false, value);
   }
+  // Button names come translated from the page (data-labels); Chinese if missing.
+  var labels = {};
+  try { labels = JSON.parse(textarea.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
+  function label(key, fallback) { return labels[key] || fallback; }
   var buttons = [
-    ["B", "粗体", function () { command("bold"); }],
-    ["I", "斜体", function () { command("italic"); }],
-    ["H2", "标题", function () { command("formatBlock", "h2"); }],
-    ["H3", "小标题", function () { command("formatBlock", "h3"); }],
-    ["P", "段落", function () { command("formatBlock", "p"); }],
-    ["• ", "列表", function () { command("insertUnorderedList"); }],
-    ["1.", "编号", function () { command("insertOrderedList"); }],
-    ["链接", "链接", function () {
+    ["B", label("bold", "粗体"), function () { command("bold"); }],
+    ["I", label("italic", "斜体"), function () { command("italic"); }],
+    ["H2", label("h2", "二级标题"), function () { command("formatBlock", "h2"); }],
+    ["H3", label("h3", "三级标题"), function () { command("formatBlock", "h3"); }],
+    ["P", label("p", "段落"), function () { command("formatBlock", "p"); }],
+    ["• ", label("ul", "列表"), function () { command("insertUnorderedList"); }],
+    ["1.", label("ol", "编号"), function () { command("insertOrderedList"); }],
+    [label("link", "链接"), label("link", "链接"), function () {
       var url = window.prompt("https://");
       if (url && /^(https?:\/\/|mailto:)/i.test(url)) command("createLink", url);
     }],
-    ["表格", "表格", function () {
+    [label("table", "表格"), label("table", "表格"), function () {
       command("insertHTML", "<table><tbody><tr><th>&nbsp;</th><th>&nbsp;</th></tr><tr><td>&nbsp;</td><td>&nbsp;</td></tr></tbody></table><p></p>");
     }],
-    ["图片", "图片", function () { file.click(); }]
+    [label("image", "图片"), label("image", "图片"), function () { file.click(); }]
   ];
   buttons.forEach(function (b) {
     var button = document.createElement("button");

@@ -161,3 +161,35 @@ def test_dashboard_panel_shows_messages_waiting_over_three_working_days(app, wor
     assert "二十天前的线索" in panel and "刚刚的线索" not in panel and "铁西的旧线索" not in panel
     assert '<span class="count">1</span>' in panel
     assert "超过3个工作日" in client.get("/backoffice/contact").get_data(as_text=True)
+
+
+def test_reply_due_after_three_working_days(app, world):
+    from zoneinfo import ZoneInfo
+
+    from portal.notices import services as svc
+
+    bj = ZoneInfo("Asia/Shanghai")
+    with app.test_request_context():
+        # Monday 2 March 2026, 10:00 in Beijing: due at Thursday's closing time.
+        msg = ContactMessage(
+            community_id=world["community"],
+            category="tip",
+            body="x",
+            created_at=dt.datetime(2026, 3, 2, 10, 0, tzinfo=bj),
+        )
+        due = svc.reply_due(msg)
+        assert due.astimezone(bj) == dt.datetime(2026, 3, 5, 17, 30, tzinfo=bj)
+        assert svc.overdue([msg], now=due - dt.timedelta(minutes=1)) == []
+        assert svc.overdue([msg], now=due + dt.timedelta(minutes=1)) == [msg]
+        msg.replied_at = due
+        assert svc.overdue([msg], now=due + dt.timedelta(days=9)) == []
+
+
+def test_anonymous_message_time_kept_to_the_hour(app, world, client):
+    client.post(
+        "/contact",
+        data={"community_id": world["community"], "category": "tip", "body": "匿名时间只到小时"},
+    )
+    with app.app_context():
+        created = db.session.query(ContactMessage).one().created_at
+        assert (created.minute, created.second, created.microsecond) == (0, 0, 0)
