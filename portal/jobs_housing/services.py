@@ -182,8 +182,11 @@ def renew(user: User, listing: Listing) -> None:
     elif listing.status != ListingStatus.EXPIRED or listing.published_at is None:
         raise DomainError(_("只有已发布或已过期的信息可以续期。"))
     check_poster(user, listing.kind)
-    listing.status = ListingStatus.PUBLISHED
     listing.live = True
+    if listing.pending_edit:
+        _submit(listing)  # the edit still needs a decision; the old version is shown
+    else:
+        listing.status = ListingStatus.PUBLISHED
     listing.expires_at = now + LIFETIME
     listing.reminded_at = None
     db.session.flush()
@@ -616,7 +619,7 @@ def expire_listings(now: dt.datetime | None = None) -> int:
     done = 0
     due = db.session.scalars(
         select(Listing.id).where(
-            Listing.status == ListingStatus.PUBLISHED,
+            Listing.live.is_(True),
             Listing.reminded_at.is_(None),
             Listing.expires_at <= now + REMIND_BEFORE,
             Listing.expires_at > now,
@@ -627,9 +630,10 @@ def expire_listings(now: dt.datetime | None = None) -> int:
             update(Listing)
             .where(Listing.id == lid, Listing.reminded_at.is_(None))
             .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if claimed == 1:
-            listing = db.session.get(Listing, lid)
+            listing = db.session.get(Listing, lid, populate_existing=True)
             assert listing is not None
             _notify_poster(
                 listing,
@@ -639,20 +643,20 @@ def expire_listings(now: dt.datetime | None = None) -> int:
             db.session.commit()
             done += 1
     expired = db.session.scalars(
-        select(Listing.id).where(
-            Listing.status == ListingStatus.PUBLISHED, Listing.expires_at <= now
-        )
+        select(Listing.id).where(Listing.live.is_(True), Listing.expires_at <= now)
     ).all()
     for lid in expired:
+        # A live listing with an edit under review expires too; the edit is kept and
+        # goes to review again on renewal.
         claimed = db.session.execute(
             update(Listing)
-            .where(Listing.id == lid, Listing.status == ListingStatus.PUBLISHED)
+            .where(Listing.id == lid, Listing.live.is_(True))
             .values(status=ListingStatus.EXPIRED, live=False)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if claimed == 1:
-            listing = db.session.get(Listing, lid)
+            listing = db.session.get(Listing, lid, populate_existing=True)
             assert listing is not None
-            db.session.refresh(listing)
             audit.record(None, "listing.expire", obj=listing)
             _notify_poster(
                 listing,

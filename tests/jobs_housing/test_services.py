@@ -207,6 +207,7 @@ def test_expiry_reminder_and_renewal_run_twice(ctx, board):
     soon = now + dt.timedelta(days=28)
     assert svc.expire_listings(soon) == 1  # reminder
     assert svc.expire_listings(soon) == 0  # not twice
+    db.session.expire_all()
     listing = db.session.get(Listing, lid)
     assert listing.reminded_at is not None
     later = now + dt.timedelta(days=31)
@@ -226,3 +227,16 @@ def test_renewal_only_near_expiry(ctx, board):
     listing = published(board)
     with pytest.raises(DomainError):
         svc.renew(u(board["landlord"]), listing)
+
+
+def test_live_listing_with_edit_under_review_expires_and_renewal_resubmits(ctx, board):
+    listing = published(board)
+    svc.update_listing(u(board["landlord"]), listing, {**RENTAL, "rent": 1300})
+    lid = listing.id
+    db.session.commit()
+    assert svc.expire_listings(utcnow() + dt.timedelta(days=31)) == 1
+    db.session.expire_all()
+    listing = db.session.get(Listing, lid)
+    assert listing.status == ListingStatus.EXPIRED and not listing.live
+    svc.renew(u(board["landlord"]), listing)
+    assert listing.live and listing.status == ListingStatus.PENDING and listing.rent == 1200
