@@ -86,6 +86,12 @@ ACCESS = {
     "api.apply_listing": USER,
     "api.applications": USER,
     "api.application_action": USER,
+    "jobs_housing.start_agreement": USER,
+    "jobs_housing.agreement": USER,
+    "jobs_housing.confirm_agreement": USER,
+    "api.start_agreement": USER,
+    "api.agreement": USER,
+    "api.confirm_agreement": USER,
 }
 
 ARGS = {
@@ -105,6 +111,7 @@ ARGS = {
     "aid": 1,
     "photo_id": 1,
     "kind": "rental",
+    "agid": 1,
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

@@ -15,9 +15,10 @@ from portal.api.common import error, validated
 from portal.api.spec import operation
 from portal.db import db
 from portal.errors import DomainError
+from portal.jobs_housing import agreements
 from portal.jobs_housing import services as svc
-from portal.jobs_housing.forms import ApplyForm, JobForm, RentalForm, ReportForm
-from portal.jobs_housing.models import Application, Kind, Listing, ReportReason
+from portal.jobs_housing.forms import ApplyForm, ConfirmAgreementForm, JobForm, RentalForm, ReportForm
+from portal.jobs_housing.models import Agreement, Application, Kind, Listing, ReportReason
 from portal.jobs_housing.routes import communities, search_args
 from portal.security.access import login_required
 from portal.security.pii import mask_name
@@ -300,3 +301,77 @@ def application_action(aid: int, action: str) -> Any:
     except DomainError as e:
         return _domain(e)
     return jsonify(application_json(a))
+
+
+AGREEMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "kind", "status", "text", "sha256"],
+    "properties": {
+        "id": {"type": "integer"},
+        "application_id": {"type": "integer"},
+        "listing_id": {"type": "integer"},
+        "kind": {"type": "string"},
+        "status": {"type": "string", "enum": ["awaiting", "signed"]},
+        "text": {"type": "string", "description": "names and masked ID numbers only"},
+        "sha256": {"type": "string"},
+        "poster_confirmed_at": {"type": ["string", "null"], "format": "date-time"},
+        "seeker_confirmed_at": {"type": ["string", "null"], "format": "date-time"},
+        "signed_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+
+def agreement_json(ag: Agreement) -> dict[str, Any]:
+    return {
+        "id": ag.id,
+        "application_id": ag.application_id,
+        "listing_id": ag.listing_id,
+        "kind": ag.kind.value,
+        "status": ag.status.value,
+        "text": ag.text,
+        "sha256": ag.text_sha256,
+        "poster_confirmed_at": _iso(ag.poster_confirmed_at),
+        "seeker_confirmed_at": _iso(ag.seeker_confirmed_at),
+        "signed_at": _iso(ag.signed_at),
+    }
+
+
+@bp.route("/applications/<int:aid>/agreement", methods=["POST"])
+@operation("jobs_housing", "Generate the agreement of an accepted application (poster)", response=AGREEMENT_SCHEMA, auth="any", status=201)
+@login_required
+def start_agreement(aid: int) -> Any:
+    a = db.session.get(Application, aid)
+    if a is None or a.listing.poster_id != current_user.id:
+        return error(404, "not_found", _("申请不存在。"))
+    try:
+        ag = agreements.start_agreement(current_user, a)
+    except DomainError as e:
+        return _domain(e)
+    return jsonify(agreement_json(ag)), 201
+
+
+@bp.route("/agreements/<int:agid>")
+@operation("jobs_housing", "One agreement (its parties and the community's officers)", response=AGREEMENT_SCHEMA, auth="any")
+@login_required
+def agreement(agid: int) -> Any:
+    ag = db.session.get(Agreement, agid)
+    if ag is None or not ag.can_be_seen_by(current_user):
+        return error(404, "not_found", _("协议不存在。"))
+    return jsonify(agreement_json(ag))
+
+
+@bp.route("/agreements/<int:agid>/confirm", methods=["POST"])
+@operation("jobs_housing", "Confirm an agreement with one's password", form=ConfirmAgreementForm, response=AGREEMENT_SCHEMA, auth="any")
+@login_required
+def confirm_agreement(agid: int) -> Any:
+    ag = db.session.get(Agreement, agid)
+    if ag is None or ag.party(current_user) is None:
+        return error(404, "not_found", _("协议不存在。"))
+    form, err = validated(ConfirmAgreementForm)
+    if err is not None:
+        return err
+    try:
+        agreements.confirm(current_user, ag, form.password.data, form.sha256.data or None)
+    except DomainError as e:
+        return _domain(e)
+    return jsonify(agreement_json(ag))

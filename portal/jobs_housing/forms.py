@@ -8,6 +8,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
+    HiddenField,
+    PasswordField,
     BooleanField,
     DateField,
     IntegerField,
@@ -153,3 +155,12 @@ class ApplyForm(PortalForm):
             Length(max=500, message=_l("留言最多 500 字。")),
         ],
     )
+
+
+class ConfirmAgreementForm(PortalForm):
+    """Re-entering the password confirms the exact text (its hash is sent along)."""
+
+    password = PasswordField(
+        _l("登录密码"), validators=[_required(_l("请输入密码。")), Length(max=128)]
+    )
+    sha256 = HiddenField()

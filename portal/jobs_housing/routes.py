@@ -15,16 +15,25 @@ from portal.communities.models import Community
 from portal.db import db
 from portal.errors import DomainError
 from portal.jobs_housing import bp
+from portal.jobs_housing import agreements
 from portal.jobs_housing import services as svc
 from portal.jobs_housing.forms import (
     ApplyForm,
+    ConfirmAgreementForm,
     JobForm,
     ModerationForm,
     PhotoForm,
     RentalForm,
     ReportForm,
 )
-from portal.jobs_housing.models import Application, Kind, Listing, ListingPhoto, ReportReason
+from portal.jobs_housing.models import (
+    Agreement,
+    Application,
+    Kind,
+    Listing,
+    ListingPhoto,
+    ReportReason,
+)
 from portal.security.access import login_required, require, staff_required
 from portal.security.uploads import UploadError, stored_path
 from portal.templating import Page, page_arg
@@ -281,7 +290,10 @@ def applications(lid: int) -> Any:
     return render_template(
         "jobs_housing/applications.html",
         listing=listing,
-        rows=[(a, accounts.is_verified(a.seeker), svc.shared_phones(current_user, a)) for a in rows],
+        rows=[
+            (a, accounts.is_verified(a.seeker), svc.shared_phones(current_user, a), agreements.agreement_for(a))
+            for a in rows
+        ],
     )
 
 
@@ -291,7 +303,7 @@ def my_applications() -> Any:
     rows = svc.my_applications(current_user)
     return render_template(
         "jobs_housing/my_applications.html",
-        rows=[(a, svc.shared_phones(current_user, a)) for a in rows],
+        rows=[(a, svc.shared_phones(current_user, a), agreements.agreement_for(a)) for a in rows],
     )
 
 
@@ -368,3 +380,50 @@ def expire_listings_command() -> None:
     n = svc.expire_listings()
     db.session.commit()
     click.echo(f"{n} listings reminded or expired")
+
+
+# ---- agreements --------------------------------------------------------------------------
+
+
+@bp.route("/board/applications/<int:aid>/agreement", methods=["POST"])
+@login_required
+def start_agreement(aid: int) -> Any:
+    a = db.session.get(Application, aid) or abort(404)
+    require(a.listing.poster_id == current_user.id)
+    try:
+        agreement = agreements.start_agreement(current_user, a)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("jobs_housing.applications", lid=a.listing_id)), 303
+    return redirect(url_for("jobs_housing.agreement", agid=agreement.id))
+
+
+@bp.route("/board/agreements/<int:agid>")
+@login_required
+def agreement(agid: int) -> Any:
+    ag = db.session.get(Agreement, agid) or abort(404)
+    require(ag.can_be_seen_by(current_user))
+    return render_template(
+        "jobs_housing/agreement.html",
+        agreement=ag,
+        party=ag.party(current_user),
+        form=ConfirmAgreementForm(sha256=ag.text_sha256),
+    )
+
+
+@bp.route("/board/agreements/<int:agid>/confirm", methods=["POST"])
+@login_required
+def confirm_agreement(agid: int) -> Any:
+    ag = db.session.get(Agreement, agid) or abort(404)
+    require(ag.party(current_user) is not None)
+    form = ConfirmAgreementForm()
+    if not form.validate_on_submit():
+        flash(_("请输入密码。"), "error")
+        return redirect(url_for("jobs_housing.agreement", agid=agid)), 303
+    try:
+        agreements.confirm(current_user, ag, form.password.data, form.sha256.data or None)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("jobs_housing.agreement", agid=agid)), 303
+    flash(_("已确认。"), "success")
+    return redirect(url_for("jobs_housing.agreement", agid=agid))

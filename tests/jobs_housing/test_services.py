@@ -240,3 +240,8 @@ def test_live_listing_with_edit_under_review_expires_and_renewal_resubmits(ctx, 
     assert listing.status == ListingStatus.EXPIRED and not listing.live
     svc.renew(u(board["landlord"]), listing)
     assert listing.live and listing.status == ListingStatus.PENDING and listing.rent == 1200
+
+
+def test_status_labels_do_not_collide_across_enums(ctx):
+    assert ListingStatus.PENDING.label == "待审核"
+    assert ApplicationStatus.PENDING.label == "待回复"
