@@ -56,6 +56,7 @@ LIST_SCHEMA = {
         "items": {"type": "array", "items": LISTING_SCHEMA},
         "total": {"type": "integer"},
         "page": {"type": "integer"},
+        "total_capped": {"type": "boolean", "description": "more than 1000 matches; narrow the filters"},
         "notice": {"type": "string"},
     },
 }
@@ -127,7 +128,8 @@ def listings() -> Any:
     rows, total = svc.search(**search_args(), page=page)
     return jsonify(
         items=[listing_json(l) for l in rows],
-        total=total,
+        total=min(total, svc.MAX_RESULTS),
+        total_capped=total > svc.MAX_RESULTS,
         page=page,
         notice=_("本平台免费，不收取任何中介费用"),
     )

@@ -148,8 +148,12 @@ class Listing(Base):
 
     __tablename__ = "listings"
     __table_args__ = (
-        Index("ix_listings_search", "live", "kind", "community_id", "published_at"),
+        # The public search: newest first or by price, with or without kind / community.
+        Index("ix_listings_live_new", "live", "published_at"),
+        Index("ix_listings_live_kind_new", "live", "kind", "published_at"),
         Index("ix_listings_live_price", "live", "kind", "price"),
+        Index("ix_listings_live_rooms_price", "live", "kind", "rooms", "price"),
+        Index("ix_listings_live_community_price", "live", "community_id", "price"),
         Index("ix_listings_status_submitted", "status", "submitted_at"),
     )
 

@@ -86,7 +86,8 @@ def index() -> Any:
     rows, total = svc.search(**args, page=page)
     return render_template(
         "jobs_housing/index.html",
-        page=Page(rows, total, page, 20),
+        page=Page(rows, min(total, svc.MAX_RESULTS), page, 20),
+        capped=total > svc.MAX_RESULTS,
         args=args,
         communities=communities(),
     )

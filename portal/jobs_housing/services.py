@@ -42,6 +42,7 @@ from portal.security.uploads import store_image
 LIFETIME = dt.timedelta(days=30)
 REMIND_BEFORE = dt.timedelta(days=3)
 MAX_PHOTOS = 9
+MAX_RESULTS = 1000
 DEFAULT_FEE_WORDS = ("中介费", "押金", "保证金", "培训费", "服装费", "体检费", "服务费", "介绍费")
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 WECHAT_RE = re.compile(
@@ -453,11 +454,19 @@ def search(
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
     }.get(sort, (Listing.published_at.desc(), Listing.id.desc()))
-    total = db.session.scalar(select(func.count()).select_from(Listing).where(*conds)) or 0
+    # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
+    # nobody pages that far (the page asks to narrow the filters instead).
+    limited = select(Listing.id).where(*conds).limit(MAX_RESULTS + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(limited)) or 0
+    page = min(page, max(1, -(-MAX_RESULTS // per_page)))
     rows = db.session.scalars(
         select(Listing)
         .where(*conds)
-        .options(selectinload(Listing.community), selectinload(Listing.photos))
+        .options(
+            selectinload(Listing.community),
+            selectinload(Listing.photos),
+            selectinload(Listing.poster),
+        )
         .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
