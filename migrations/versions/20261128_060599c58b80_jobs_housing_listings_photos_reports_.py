@@ -1,8 +1,8 @@
 """jobs_housing: listings, photos, reports, applications, agreements
 
-Revision ID: 7f3b7446d34a
+Revision ID: 060599c58b80
 Revises: 17bb473bc768
-Create Date: 2026-11-28 22:10:38.104198
+Create Date: 2026-11-28 22:19:28.707300
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '7f3b7446d34a'
+revision = '060599c58b80'
 down_revision = '17bb473bc768'
 branch_labels = None
 depends_on = None
@@ -62,9 +62,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_listings_community_id'), ['community_id'], unique=False)
+        batch_op.create_index('ix_listings_live_community_price', ['live', 'community_id', 'price'], unique=False)
+        batch_op.create_index('ix_listings_live_kind_new', ['live', 'kind', 'published_at'], unique=False)
+        batch_op.create_index('ix_listings_live_new', ['live', 'published_at'], unique=False)
         batch_op.create_index('ix_listings_live_price', ['live', 'kind', 'price'], unique=False)
+        batch_op.create_index('ix_listings_live_rooms_price', ['live', 'kind', 'rooms', 'price'], unique=False)
         batch_op.create_index(batch_op.f('ix_listings_poster_id'), ['poster_id'], unique=False)
-        batch_op.create_index('ix_listings_search', ['live', 'kind', 'community_id', 'published_at'], unique=False)
         batch_op.create_index('ix_listings_status_submitted', ['status', 'submitted_at'], unique=False)
 
     op.create_table('listing_applications',
@@ -159,9 +162,12 @@ def downgrade() -> None:
     op.drop_table('listing_applications')
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.drop_index('ix_listings_status_submitted')
-        batch_op.drop_index('ix_listings_search')
         batch_op.drop_index(batch_op.f('ix_listings_poster_id'))
+        batch_op.drop_index('ix_listings_live_rooms_price')
         batch_op.drop_index('ix_listings_live_price')
+        batch_op.drop_index('ix_listings_live_new')
+        batch_op.drop_index('ix_listings_live_kind_new')
+        batch_op.drop_index('ix_listings_live_community_price')
         batch_op.drop_index(batch_op.f('ix_listings_community_id'))
 
     op.drop_table('listings')
