@@ -27,7 +27,17 @@ def _required(msg: Any) -> DataRequired:
     return DataRequired(message=msg)
 
 
-class _ListingBase(PortalForm):
+class _BoardForm(PortalForm):
+    """Drops NUL characters before validating: PostgreSQL text cannot hold them."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        for f in self:
+            if isinstance(f.data, str) and "\x00" in f.data:
+                f.data = f.data.replace("\x00", "")
+        return super().validate(extra_validators)
+
+
+class _ListingBase(_BoardForm):
     community_id = SelectField(_l("所在社区"), coerce=int, validate_choice=True)
     title = StringField(
         _l("标题"),
@@ -126,17 +136,17 @@ class JobForm(_ListingBase):
             raise ValidationError(_l("最高工资不能低于最低工资。"))
 
 
-class PhotoForm(PortalForm):
+class PhotoForm(_BoardForm):
     photo = FileField(_l("照片"))
 
 
-class ModerationForm(PortalForm):
+class ModerationForm(_BoardForm):
     note = TextAreaField(
         _l("理由或修改意见"), validators=[Optional(), Length(max=500, message=_l("最多 500 字。"))]
     )
 
 
-class ReportForm(PortalForm):
+class ReportForm(_BoardForm):
     reason = SelectField(
         _l("举报原因"), choices=[(r.value, r.label) for r in ReportReason], validate_choice=True
     )
@@ -147,7 +157,7 @@ class ReportForm(PortalForm):
         self.reason.choices = [(r.value, r.label) for r in ReportReason]
 
 
-class ApplyForm(PortalForm):
+class ApplyForm(_BoardForm):
     message = TextAreaField(
         _l("留言"),
         validators=[
@@ -157,7 +167,7 @@ class ApplyForm(PortalForm):
     )
 
 
-class ConfirmAgreementForm(PortalForm):
+class ConfirmAgreementForm(_BoardForm):
     """Re-entering the password confirms the exact text (its hash is sent along)."""
 
     password = PasswordField(

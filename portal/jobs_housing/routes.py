@@ -60,7 +60,7 @@ def search_args() -> dict[str, Any]:
         "price_max": _int_arg("max"),
         "rooms": _int_arg("rooms", 0, 20),
         "housing": request.args.get("housing") == "1",
-        "q": (request.args.get("q") or "").strip()[:40] or None,
+        "q": (request.args.get("q") or "").replace("\x00", "").strip()[:40] or None,
         "sort": sort if sort in ("new", "price", "price_desc") else "new",
     }
 

@@ -194,3 +194,15 @@ def test_demo_seed_has_published_pending_and_an_application(app):
         assert db.session.scalar(select(Application.id)) is not None
     page = app.test_client().get("/board").get_data(as_text=True)
     assert "天桥社区两室一厅整租" in page and "物业保洁员" in page
+
+
+def test_nul_characters_and_odd_query_args_never_500(app, client, board):
+    anon = app.test_client()
+    for qs in ("q=%00x", "min=abc&max=-5", "rooms=999999", "page=-3", "sort=drop", "kind=x&community=zz"):
+        assert anon.get("/board?" + qs).status_code == 200, qs
+        assert anon.get("/api/v1/listings?" + qs).status_code == 200, qs
+    login(client, "landlord@example.com")
+    resp = client.post("/board/new/rental", data=_form(title="标题\x00带空字符", description="a\x00b"))
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Listing.title)) == "标题带空字符"
