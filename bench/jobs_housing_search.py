@@ -106,7 +106,11 @@ def main() -> None:
         db.session.add_all([Community(name=f"社区{i}", slug=f"c{i}") for i in range(10)])
         db.session.flush()
         db.session.execute(
-            insert(User), [{"display_name": f"房东{i}", "role": "resident", "email": f"p{i}@x"} for i in range(100)]
+            insert(User),
+            [
+                {"display_name": f"房东{i}", "role": "resident", "email": f"p{i}@x"}
+                for i in range(100)
+            ],
         )
         db.session.commit()
     statements = {"n": 0}
@@ -136,7 +140,11 @@ def main() -> None:
                 resp = client.get(path)
                 samples.append((time.perf_counter() - t) * 1000)
                 assert resp.status_code == 200
-            results.setdefault(label, {})[size] = (pct(samples, 50), pct(samples, 95), statements["n"])
+            results.setdefault(label, {})[size] = (
+                pct(samples, 50),
+                pct(samples, 95),
+                statements["n"],
+            )
             p50, p95, n = results[label][size]
             print(f"  {label:<24} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {n} statements")
     first, last = SIZES[0], SIZES[-1]

@@ -4,5 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from portal.api import accounts, communities, meta, notifications  # noqa: E402,F401
-from portal.api import jobs_housing  # noqa: E402,F401
+from portal.api import accounts, communities, jobs_housing, meta, notifications  # noqa: E402,F401

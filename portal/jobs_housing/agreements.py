@@ -127,7 +127,9 @@ def sha256(text: str) -> str:
 def _identity(user: User, who: str) -> tuple[str, str]:
     v = accounts.latest_identity(user)
     if v is None or not v.is_current:
-        raise DomainError(_("%(who)s尚未完成实名认证，不能生成协议。", who=who), code="not_verified")
+        raise DomainError(
+            _("%(who)s尚未完成实名认证，不能生成协议。", who=who), code="not_verified"
+        )
     return v.real_name, mask_id(v.id_number)
 
 
@@ -139,7 +141,9 @@ def templates() -> dict[Kind, str]:
     }
 
 
-def render_text(listing: Listing, poster: tuple[str, str], seeker: tuple[str, str], start: dt.date) -> str:
+def render_text(
+    listing: Listing, poster: tuple[str, str], seeker: tuple[str, str], start: dt.date
+) -> str:
     values: dict[str, Any] = {
         "poster_name": poster[0],
         "poster_id": poster[1],
@@ -185,11 +189,17 @@ def start_agreement(poster: User, a: Application, start: dt.date | None = None) 
         start or listing.available_from or utcnow().date(),
     )
     agreement = Agreement(
-        application_id=a.id, listing_id=listing.id, kind=listing.kind, text=text, text_sha256=sha256(text)
+        application_id=a.id,
+        listing_id=listing.id,
+        kind=listing.kind,
+        text=text,
+        text_sha256=sha256(text),
     )
     db.session.add(agreement)
     db.session.flush()
-    audit.record(poster, "agreement.create", subject=a.seeker, obj=agreement, sha256=agreement.text_sha256)
+    audit.record(
+        poster, "agreement.create", subject=a.seeker, obj=agreement, sha256=agreement.text_sha256
+    )
     notify(
         a.seeker,
         _l("请确认协议"),
@@ -220,7 +230,9 @@ def confirm(user: User, agreement: Agreement, password: str, sha: str | None = N
         if agreement.seeker_confirmed_at:
             raise DomainError(_("您已经确认过了。"))
         agreement.seeker_confirmed_at = now
-    audit.record(user, "agreement.confirm", obj=agreement, party=party, sha256=agreement.text_sha256)
+    audit.record(
+        user, "agreement.confirm", obj=agreement, party=party, sha256=agreement.text_sha256
+    )
     if agreement.poster_confirmed_at and agreement.seeker_confirmed_at:
         agreement.status = AgreementStatus.SIGNED
         agreement.signed_at = now

@@ -8,11 +8,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
-    HiddenField,
-    PasswordField,
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
+    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
@@ -41,7 +41,10 @@ class _ListingBase(_BoardForm):
     community_id = SelectField(_l("所在社区"), coerce=int, validate_choice=True)
     title = StringField(
         _l("标题"),
-        validators=[_required(_l("请填写标题。")), Length(min=4, max=80, message=_l("标题为 4 到 80 个字。"))],
+        validators=[
+            _required(_l("请填写标题。")),
+            Length(min=4, max=80, message=_l("标题为 4 到 80 个字。")),
+        ],
     )
     description = TextAreaField(
         _l("详细说明"), validators=[Optional(), Length(max=2000, message=_l("说明最多 2000 字。"))]
@@ -63,19 +66,31 @@ class _ListingBase(_BoardForm):
 class RentalForm(_ListingBase):
     address = StringField(
         _l("房屋地址"),
-        validators=[_required(_l("请填写房屋地址。")), Length(max=200, message=_l("地址最多 200 字。"))],
+        validators=[
+            _required(_l("请填写房屋地址。")),
+            Length(max=200, message=_l("地址最多 200 字。")),
+        ],
     )
     rooms = IntegerField(
         _l("房间数"),
-        validators=[_required(_l("请填写房间数。")), NumberRange(1, 20, message=_l("房间数为 1 到 20。"))],
+        validators=[
+            _required(_l("请填写房间数。")),
+            NumberRange(1, 20, message=_l("房间数为 1 到 20。")),
+        ],
     )
     area = IntegerField(
         _l("面积（平方米）"),
-        validators=[_required(_l("请填写面积。")), NumberRange(5, 2000, message=_l("面积为 5 到 2000 平方米。"))],
+        validators=[
+            _required(_l("请填写面积。")),
+            NumberRange(5, 2000, message=_l("面积为 5 到 2000 平方米。")),
+        ],
     )
     rent = IntegerField(
         _l("月租金（元）"),
-        validators=[_required(_l("请填写月租金。")), NumberRange(50, 100000, message=_l("月租金为 50 到 100000 元。"))],
+        validators=[
+            _required(_l("请填写月租金。")),
+            NumberRange(50, 100000, message=_l("月租金为 50 到 100000 元。")),
+        ],
     )
     deposit_months = IntegerField(
         _l("押金（月数）"),
@@ -97,11 +112,17 @@ class RentalForm(_ListingBase):
 class JobForm(_ListingBase):
     org_name = StringField(
         _l("用人单位"),
-        validators=[_required(_l("请填写用人单位。")), Length(max=100, message=_l("最多 100 字。"))],
+        validators=[
+            _required(_l("请填写用人单位。")),
+            Length(max=100, message=_l("最多 100 字。")),
+        ],
     )
     pay_min = IntegerField(
         _l("最低工资（元）"),
-        validators=[_required(_l("请填写工资。")), NumberRange(1, 200000, message=_l("工资为 1 到 200000 元。"))],
+        validators=[
+            _required(_l("请填写工资。")),
+            NumberRange(1, 200000, message=_l("工资为 1 到 200000 元。")),
+        ],
     )
     pay_max = IntegerField(
         _l("最高工资（元）"),
@@ -115,13 +136,21 @@ class JobForm(_ListingBase):
     headcount = IntegerField(
         _l("招聘人数"),
         default=1,
-        validators=[_required(_l("请填写招聘人数。")), NumberRange(1, 500, message=_l("人数为 1 到 500。"))],
+        validators=[
+            _required(_l("请填写招聘人数。")),
+            NumberRange(1, 500, message=_l("人数为 1 到 500。")),
+        ],
     )
     address = StringField(
         _l("工作地点"),
-        validators=[_required(_l("请填写工作地点。")), Length(max=200, message=_l("地址最多 200 字。"))],
+        validators=[
+            _required(_l("请填写工作地点。")),
+            Length(max=200, message=_l("地址最多 200 字。")),
+        ],
     )
-    hours = StringField(_l("工作时间"), validators=[Optional(), Length(max=100, message=_l("最多 100 字。"))])
+    hours = StringField(
+        _l("工作时间"), validators=[Optional(), Length(max=100, message=_l("最多 100 字。"))]
+    )
     housing_provided = BooleanField(_l("提供住宿"))
     requirements = TextAreaField(
         _l("任职要求"), validators=[Optional(), Length(max=1000, message=_l("最多 1000 字。"))]
@@ -132,7 +161,11 @@ class JobForm(_ListingBase):
         self.pay_period.choices = [(p.value, p.label) for p in PayPeriod]
 
     def validate_pay_max(self, field: IntegerField) -> None:
-        if field.data is not None and self.pay_min.data is not None and field.data < self.pay_min.data:
+        if (
+            field.data is not None
+            and self.pay_min.data is not None
+            and field.data < self.pay_min.data
+        ):
             raise ValidationError(_l("最高工资不能低于最低工资。"))
 
 
@@ -150,7 +183,9 @@ class ReportForm(_BoardForm):
     reason = SelectField(
         _l("举报原因"), choices=[(r.value, r.label) for r in ReportReason], validate_choice=True
     )
-    note = TextAreaField(_l("补充说明"), validators=[Optional(), Length(max=500, message=_l("最多 500 字。"))])
+    note = TextAreaField(
+        _l("补充说明"), validators=[Optional(), Length(max=500, message=_l("最多 500 字。"))]
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -161,9 +161,7 @@ class Listing(Base):
     kind: Mapped[Kind] = mapped_column(_enum(Kind, 10))
     poster_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    status: Mapped[ListingStatus] = mapped_column(
-        _enum(ListingStatus), default=ListingStatus.DRAFT
-    )
+    status: Mapped[ListingStatus] = mapped_column(_enum(ListingStatus), default=ListingStatus.DRAFT)
     # True while a published version is shown to the public.
     live: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -317,9 +315,7 @@ class Agreement(Base):
     __tablename__ = "listing_agreements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(
-        ForeignKey("listing_applications.id"), unique=True
-    )
+    application_id: Mapped[int] = mapped_column(ForeignKey("listing_applications.id"), unique=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
     kind: Mapped[Kind] = mapped_column(_enum(Kind, 10))
     text: Mapped[str] = mapped_column(Text)

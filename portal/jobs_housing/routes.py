@@ -14,8 +14,7 @@ from portal.accounts import services as accounts
 from portal.communities.models import Community
 from portal.db import db
 from portal.errors import DomainError
-from portal.jobs_housing import bp
-from portal.jobs_housing import agreements
+from portal.jobs_housing import agreements, bp
 from portal.jobs_housing import services as svc
 from portal.jobs_housing.forms import (
     ApplyForm,
@@ -162,7 +161,9 @@ def create(kind: str) -> Any:
                 k,
                 form.data_for_listing(),
                 community_id=form.community_id.data,
-                owner_declared=bool(getattr(form, "owner_declared", None) and form.owner_declared.data),
+                owner_declared=bool(
+                    getattr(form, "owner_declared", None) and form.owner_declared.data
+                ),
             )
         except DomainError as err:
             flash(err.message, "error")
@@ -194,11 +195,18 @@ def edit(lid: int) -> Any:
         except DomainError as err:
             flash(err.message, "error")
             return redirect(url_for("jobs_housing.edit", lid=lid)), 303
-        flash(_("已保存。") if not listing.live else _("修改已提交审核，审核通过前仍展示原内容。"), "success")
+        flash(
+            _("已保存。") if not listing.live else _("修改已提交审核，审核通过前仍展示原内容。"),
+            "success",
+        )
         return redirect(url_for("jobs_housing.edit", lid=lid))
     return (
         render_template(
-            "jobs_housing/form.html", form=form, kind=listing.kind, listing=listing, photo_form=PhotoForm()
+            "jobs_housing/form.html",
+            form=form,
+            kind=listing.kind,
+            listing=listing,
+            photo_form=PhotoForm(),
         ),
         422 if request.method == "POST" else 200,
     )
@@ -292,7 +300,12 @@ def applications(lid: int) -> Any:
         "jobs_housing/applications.html",
         listing=listing,
         rows=[
-            (a, accounts.is_verified(a.seeker), svc.shared_phones(current_user, a), agreements.agreement_for(a))
+            (
+                a,
+                accounts.is_verified(a.seeker),
+                svc.shared_phones(current_user, a),
+                agreements.agreement_for(a),
+            )
             for a in rows
         ],
     )

@@ -261,9 +261,7 @@ def approve(officer: User, listing: Listing, note: str = "") -> None:
     )
     db.session.flush()
     audit.record(officer, "listing.approve", subject=listing.poster, obj=listing, note=note or None)
-    _notify_poster(
-        listing, _l("您的信息已通过审核"), _l("“%(t)s”已发布。", t=listing.title)
-    )
+    _notify_poster(listing, _l("您的信息已通过审核"), _l("“%(t)s”已发布。", t=listing.title))
 
 
 def reject(officer: User, listing: Listing, reason: str) -> None:
@@ -325,7 +323,9 @@ def hints(listing: Listing) -> list[str]:
     out: list[str] = []
     found = [w for w in fee_words() if w in text]
     if found:
-        out.append(str(_l("含收费字样：%(w)s（本平台免费，招工不得收取押金或费用）", w="、".join(found))))
+        out.append(
+            str(_l("含收费字样：%(w)s（本平台免费，招工不得收取押金或费用）", w="、".join(found)))
+        )
     if PHONE_RE.search(text):
         out.append(str(_l("正文含电话号码（联系应通过平台进行）")))
     if WECHAT_RE.search(text):
@@ -388,9 +388,7 @@ def price_outlier(listing: Listing, price: int) -> str | None:
         return None
     median = statistics.median(prices)
     if price > 3 * median or price * 3 < median:
-        return str(
-            _l("价格 %(p)s 元远离本社区常见水平（中位数 %(m)s 元）", p=price, m=int(median))
-        )
+        return str(_l("价格 %(p)s 元远离本社区常见水平（中位数 %(m)s 元）", p=price, m=int(median)))
     return None
 
 
@@ -398,7 +396,9 @@ def price_outlier(listing: Listing, price: int) -> str | None:
 def moderation_panel(officer: User) -> Panel:
     rows = moderation_queue(officer, limit=5)
     total = db.session.scalar(
-        select(func.count()).select_from(Listing).where(
+        select(func.count())
+        .select_from(Listing)
+        .where(
             Listing.status == ListingStatus.PENDING,
             *(
                 []
@@ -412,7 +412,9 @@ def moderation_panel(officer: User) -> Panel:
         title=str(_l("待审核的租房招工信息")),
         count=total or 0,
         link=url_for("jobs_housing.moderation"),
-        rows=[(f"{r.kind.label} · {r.title}", url_for("jobs_housing.review", lid=r.id)) for r in rows],
+        rows=[
+            (f"{r.kind.label} · {r.title}", url_for("jobs_housing.review", lid=r.id)) for r in rows
+        ],
         empty_text=str(_l("没有待审核的信息。")),
     )
 
@@ -583,7 +585,12 @@ def decide_application(poster: User, a: Application, accept: bool) -> None:
     a.status = ApplicationStatus.ACCEPTED if accept else ApplicationStatus.DECLINED
     a.decided_at = utcnow()
     db.session.flush()
-    audit.record(poster, "listing.application." + ("accept" if accept else "decline"), obj=a.listing, subject=a.seeker)
+    audit.record(
+        poster,
+        "listing.application." + ("accept" if accept else "decline"),
+        obj=a.listing,
+        subject=a.seeker,
+    )
     notify(
         a.seeker,
         _l("您的申请已被接受") if accept else _l("您的申请未被接受"),

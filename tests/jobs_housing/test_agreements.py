@@ -96,7 +96,9 @@ def test_agreement_needs_acceptance_and_verified_seeker(ctx, board):
 
 
 def test_employment_agreement(ctx, board):
-    job = svc.create_listing(u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False)
+    job = svc.create_listing(
+        u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False
+    )
     svc.submit(u(board["employer"]), job)
     svc.approve(u(board["officer"]), job)
     a = svc.apply(u(board["seekers"][0]), job, "应聘")
@@ -120,13 +122,21 @@ def test_agreement_pages_and_api(app, client, board):
     login(outsider, "seeker1@example.com")
     assert outsider.get(f"/board/agreements/{agid}").status_code == 403
     assert outsider.get(f"/api/v1/agreements/{agid}").status_code == 404
-    assert client.post(f"/board/agreements/{agid}/confirm", data={"password": "nope"}).status_code == 303
-    assert client.post(f"/board/agreements/{agid}/confirm", data={"password": PASSWORD}).status_code == 302
+    assert (
+        client.post(f"/board/agreements/{agid}/confirm", data={"password": "nope"}).status_code
+        == 303
+    )
+    assert (
+        client.post(f"/board/agreements/{agid}/confirm", data={"password": PASSWORD}).status_code
+        == 302
+    )
     seeker = app.test_client()
     login(seeker, "seeker0@example.com")
     body = seeker.get(f"/api/v1/agreements/{agid}").get_json()
     assert body["status"] == "awaiting"
-    resp = seeker.post(f"/api/v1/agreements/{agid}/confirm", json={"password": PASSWORD, "sha256": body["sha256"]})
+    resp = seeker.post(
+        f"/api/v1/agreements/{agid}/confirm", json={"password": PASSWORD, "sha256": body["sha256"]}
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "signed"
     officer = app.test_client()
     login(officer, "officer@example.com")

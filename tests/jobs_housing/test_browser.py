@@ -25,6 +25,8 @@ pytestmark = pytest.mark.browser
 
 
 def _people(server: LiveServer) -> None:
+    import datetime as dt
+
     from sqlalchemy import select
 
     from portal.accounts.models import IdentityVerification, Role, VerificationStatus
@@ -33,8 +35,6 @@ def _people(server: LiveServer) -> None:
     from portal.db import utcnow
     from portal.security.pii import id_index, phone_index
 
-    import datetime as dt
-
     with server.app.test_request_context():
         community = db.session.scalar(select(Community))
         for login, name, real, first17, phone in (
@@ -42,7 +42,11 @@ def _people(server: LiveServer) -> None:
             ("seeker@example.test", "孙女士", "孙丽", "11010519900101001", "13800000001"),
         ):
             user = register_user(
-                login=login, password=PASSWORD, display_name=name, community=community, role=Role.RESIDENT
+                login=login,
+                password=PASSWORD,
+                display_name=name,
+                community=community,
+                role=Role.RESIDENT,
             )
             number = valid_id(first17)
             db.session.add(
@@ -61,17 +65,23 @@ def _people(server: LiveServer) -> None:
         db.session.commit()
 
 
-def log_in(page: Any, server: LiveServer, login: str) -> None:
-    page.goto(server("/login"))
-    page.get_by_label("手机号或邮箱").fill(login)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.locator("main").get_by_role("button", name="登录").click()
-    expect(page.locator(".flash-success")).to_contain_text("登录成功")
+def log_in(tab: Any, server: LiveServer, login: str) -> None:
+    tab.goto(server("/login"))
+    tab.get_by_label("手机号或邮箱").fill(login)
+    tab.get_by_label("密码", exact=True).fill(PASSWORD)
+    tab.locator("main").get_by_role("button", name="登录").click()
+    expect(tab.locator(".flash-success")).to_contain_text("登录成功")
 
 
-def test_post_approve_apply_accept_sign(live_server: LiveServer, new_page: Any, page_log: PageLog) -> None:
+def test_post_approve_apply_accept_sign(
+    live_server: LiveServer,  # noqa: F811 - the imported fixture
+    new_page: Any,  # noqa: F811
+    page_log: PageLog,  # noqa: F811
+) -> None:
     _people(live_server)
-    landlord, officer, seeker = (new_page(viewport={"width": 1280, "height": 900}) for _ in range(3))
+    landlord, officer, seeker = (
+        new_page(viewport={"width": 1280, "height": 900}) for _ in range(3)
+    )
 
     # The landlord posts a rental and submits it.
     log_in(landlord, live_server, "landlord@example.test")
