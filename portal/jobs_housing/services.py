@@ -461,6 +461,8 @@ def search(
     limited = select(Listing.id).where(*conds).limit(MAX_RESULTS + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     page = min(page, max(1, -(-MAX_RESULTS // per_page)))
+    if total <= (page - 1) * per_page:
+        return [], total  # nothing on this page: skip the ordered query
     rows = db.session.scalars(
         select(Listing)
         .where(*conds)
