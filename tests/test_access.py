@@ -92,6 +92,7 @@ ACCESS = {
     "api.start_agreement": USER,
     "api.agreement": USER,
     "api.confirm_agreement": USER,
+    "jobs_housing.agreement_templates": ADMIN,
 }
 
 ARGS = {

@@ -244,7 +244,7 @@ def edit_listing(lid: int) -> Any:
     if err is not None:
         return err
     try:
-        svc.update_listing(current_user, item, form.data_for_listing())
+        svc.update_listing(current_user, item, form.data_for_listing(), form.community_id.data)
     except DomainError as e:
         return _domain(e)
     return jsonify(listing_json(item))

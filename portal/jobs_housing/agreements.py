@@ -29,6 +29,7 @@ from portal.errors import DomainError
 from portal.jobs_housing.models import (
     Agreement,
     AgreementStatus,
+    AgreementTemplate,
     Application,
     ApplicationStatus,
     Kind,
@@ -133,12 +134,36 @@ def _identity(user: User, who: str) -> tuple[str, str]:
     return v.real_name, mask_id(v.id_number)
 
 
+REQUIRED_PLACEHOLDERS = ("$poster_name", "$poster_id", "$seeker_name", "$seeker_id")
+
+
 def templates() -> dict[Kind, str]:
+    """The admins' wording where saved, else the configured one, else the default."""
     custom = current_app.config.get("JOBS_HOUSING_AGREEMENT_TEMPLATES") or {}
+    saved = {t.kind: t.body for t in db.session.scalars(select(AgreementTemplate))}
     return {
-        Kind.RENTAL: custom.get("rental", RENTAL_TEMPLATE),
-        Kind.JOB: custom.get("job", JOB_TEMPLATE),
+        Kind.RENTAL: saved.get("rental") or custom.get("rental", RENTAL_TEMPLATE),
+        Kind.JOB: saved.get("job") or custom.get("job", JOB_TEMPLATE),
     }
+
+
+def save_template(admin: User, kind: Kind, body: str) -> AgreementTemplate:
+    """Change the wording of future agreements (signed ones keep their text)."""
+    missing = [p for p in REQUIRED_PLACEHOLDERS if p not in body]
+    if missing:
+        raise DomainError(
+            _("模板必须包含：%(p)s", p="、".join(missing)), field="body", code="invalid"
+        )
+    if kind == Kind.RENTAL and "治安责任保证书" not in body:
+        raise DomainError(_("房屋租赁协议必须包含治安责任保证书。"), field="body", code="invalid")
+    row = db.session.get(AgreementTemplate, kind.value)
+    if row is None:
+        row = AgreementTemplate(kind=kind.value, body=body)
+        db.session.add(row)
+    row.body, row.updated_by_id, row.updated_at = body, admin.id, utcnow()
+    db.session.flush()
+    audit.record(admin, "agreement.template", kind=kind.value, sha256=sha256(body))
+    return row
 
 
 def render_text(

@@ -209,3 +209,18 @@ class ConfirmAgreementForm(_BoardForm):
         _l("登录密码"), validators=[_required(_l("请输入密码。")), Length(max=128)]
     )
     sha256 = HiddenField()
+
+
+class AgreementTemplateForm(_BoardForm):
+    kind = SelectField(
+        _l("协议类型"),
+        choices=[("rental", _l("房屋租赁协议")), ("job", _l("用工协议"))],
+        validate_choice=True,
+    )
+    body = TextAreaField(
+        _l("模板正文"),
+        validators=[
+            _required(_l("请填写模板正文。")),
+            Length(max=20000, message=_l("最多 20000 字。")),
+        ],
+    )

@@ -154,6 +154,7 @@ class Listing(Base):
         Index("ix_listings_live_price", "live", "kind", "price"),
         Index("ix_listings_live_rooms_price", "live", "kind", "rooms", "price"),
         Index("ix_listings_live_community_price", "live", "community_id", "price"),
+        Index("ix_listings_live_community_new", "live", "community_id", "published_at"),
         Index("ix_listings_status_submitted", "status", "submitted_at"),
     )
 
@@ -360,3 +361,14 @@ def _refuse_agreement_changes(session: Session, _ctx: Any, _instances: Any) -> N
         before = (list(hist.deleted) or list(hist.unchanged) or [None])[0]
         if before == AgreementStatus.SIGNED and session.is_modified(obj):
             raise AgreementIsImmutable("a signed agreement cannot change")
+
+
+class AgreementTemplate(Base):
+    """An admin's wording of the rental or employment agreement (``string.Template``)."""
+
+    __tablename__ = "agreement_templates"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,6 +17,7 @@ from portal.errors import DomainError
 from portal.jobs_housing import agreements, bp
 from portal.jobs_housing import services as svc
 from portal.jobs_housing.forms import (
+    AgreementTemplateForm,
     ApplyForm,
     ConfirmAgreementForm,
     JobForm,
@@ -33,7 +34,7 @@ from portal.jobs_housing.models import (
     ListingPhoto,
     ReportReason,
 )
-from portal.security.access import login_required, require, staff_required
+from portal.security.access import admin_required, login_required, require, staff_required
 from portal.security.uploads import UploadError, stored_path
 from portal.templating import Page, page_arg
 
@@ -191,7 +192,9 @@ def edit(lid: int) -> Any:
             form.owner_declared.data = listing.owner_declared
     elif form.validate_on_submit():
         try:
-            svc.update_listing(current_user, listing, form.data_for_listing())
+            svc.update_listing(
+                current_user, listing, form.data_for_listing(), form.community_id.data
+            )
         except DomainError as err:
             flash(err.message, "error")
             return redirect(url_for("jobs_housing.edit", lid=lid)), 303
@@ -441,3 +444,30 @@ def confirm_agreement(agid: int) -> Any:
         return redirect(url_for("jobs_housing.agreement", agid=agid)), 303
     flash(_("已确认。"), "success")
     return redirect(url_for("jobs_housing.agreement", agid=agid))
+
+
+@bp.route("/backoffice/agreement-templates", methods=["GET", "POST"])
+@admin_required
+def agreement_templates() -> Any:
+    """Admins edit the wording of future agreements."""
+    form = AgreementTemplateForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            agreements.save_template(current_user, Kind(form.kind.data), form.body.data)
+        except DomainError as err:
+            form.body.errors = [err.message]
+            status = 409
+        else:
+            flash(_("模板已保存，之后生成的协议使用新模板。"), "success")
+            return redirect(url_for("jobs_housing.agreement_templates"))
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "jobs_housing/agreement_templates.html",
+            form=form,
+            current=agreements.templates(),
+        ),
+        status,
+    )

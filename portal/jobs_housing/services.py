@@ -119,11 +119,20 @@ def create_listing(
     return listing
 
 
-def update_listing(user: User, listing: Listing, data: dict[str, Any]) -> Listing:
-    """Change a listing. A live listing keeps its public version; the edit waits for review."""
+def update_listing(
+    user: User, listing: Listing, data: dict[str, Any], community_id: int | None = None
+) -> Listing:
+    """Change a listing. A live listing keeps its public version; the edit waits for review.
+    The community (whose officers moderate it) can change only before it is published."""
     if listing.status not in EDITABLE and not (listing.status == ListingStatus.PENDING):
         raise DomainError(_("当前状态下不能修改。"))
     check_poster(user, listing.kind)
+    if community_id is not None and community_id != listing.community_id:
+        if listing.live or listing.published_at is not None:
+            raise DomainError(
+                _("已发布过的信息不能更换社区，请撤回后重新发布。"), field="community_id"
+            )
+        listing.community_id = community_id
     if listing.live:
         listing.pending_edit = _to_json({k: data.get(k) for k in listing.fields})
         if listing.status == ListingStatus.PUBLISHED:

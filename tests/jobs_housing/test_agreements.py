@@ -141,3 +141,27 @@ def test_agreement_pages_and_api(app, client, board):
     officer = app.test_client()
     login(officer, "officer@example.com")
     assert officer.get(f"/board/agreements/{agid}").status_code == 200
+
+
+def test_admin_edits_the_template_for_future_agreements(app, client, board):
+    login(client, "admin@example.com")
+    page = client.get("/backoffice/agreement-templates")
+    assert page.status_code == 200 and "治安责任保证书" in page.get_data(as_text=True)
+    bad = client.post(
+        "/backoffice/agreement-templates", data={"kind": "rental", "body": "无占位符"}
+    )
+    assert bad.status_code == 409
+    body = "新版租赁协议 $poster_name $poster_id $seeker_name $seeker_id 治安责任保证书 $rent"
+    ok = client.post("/backoffice/agreement-templates", data={"kind": "rental", "body": body})
+    assert ok.status_code == 302
+    with app.test_request_context():
+        _listing, a = _accepted(board)
+        ag = agreements.start_agreement(u(board["landlord"]), a)
+        assert ag.text.startswith("新版租赁协议 赵建国") and "1200" in ag.text
+        assert (
+            db.session.scalar(select(AuditEntry).where(AuditEntry.action == "agreement.template"))
+            is not None
+        )
+    officer = app.test_client()
+    login(officer, "officer@example.com")
+    assert officer.get("/backoffice/agreement-templates").status_code == 403

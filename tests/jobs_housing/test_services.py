@@ -285,3 +285,12 @@ def test_live_listing_with_edit_under_review_expires_and_renewal_resubmits(ctx, 
 def test_status_labels_do_not_collide_across_enums(ctx):
     assert ListingStatus.PENDING.label == "待审核"
     assert ApplicationStatus.PENDING.label == "待回复"
+
+
+def test_community_changes_only_before_publication(ctx, board):
+    draft = rental(board)
+    svc.update_listing(u(board["landlord"]), draft, RENTAL, board["other_community"])
+    assert draft.community_id == board["other_community"]
+    live = published(board, address="别处 1 号")
+    with pytest.raises(DomainError):
+        svc.update_listing(u(board["landlord"]), live, RENTAL, board["other_community"])
