@@ -13,7 +13,6 @@ from portal.accounts import services as accounts
 from portal.api import bp
 from portal.api.common import error, validated
 from portal.api.spec import operation
-from portal.db import db
 from portal.errors import DomainError
 from portal.jobs_housing import agreements
 from portal.jobs_housing import services as svc
@@ -149,7 +148,7 @@ def listings() -> Any:
 
 
 def _visible(lid: int) -> Listing | None:
-    item = db.session.get(Listing, lid)
+    item = svc.get(Listing, lid)
     return item if item is not None and item.can_view(current_user) else None
 
 
@@ -237,7 +236,7 @@ def _create(kind: Kind) -> Any:
 )
 @login_required
 def edit_listing(lid: int) -> Any:
-    item = db.session.get(Listing, lid)
+    item = svc.get(Listing, lid)
     if item is None or not item.can_edit(current_user):
         return error(404, "not_found", _("信息不存在。"))
     form, err = _listing_form(item.kind)
@@ -257,7 +256,7 @@ def listing_action(lid: int, action: str) -> Any:
     from portal.jobs_housing.routes import POSTER_ACTIONS
 
     fn = POSTER_ACTIONS.get(action)
-    item = db.session.get(Listing, lid)
+    item = svc.get(Listing, lid)
     if fn is None or item is None or not item.can_edit(current_user):
         return error(404, "not_found", _("信息不存在。"))
     try:
@@ -271,7 +270,7 @@ def listing_action(lid: int, action: str) -> Any:
 @operation("jobs_housing", "Report a listing", form=ReportForm, auth="any", status=201)
 @login_required
 def report_listing(lid: int) -> Any:
-    item = db.session.get(Listing, lid)
+    item = svc.get(Listing, lid)
     if item is None or not item.live:
         return error(404, "not_found", _("信息不存在。"))
     form, err = validated(ReportForm)
@@ -324,7 +323,7 @@ def applications() -> Any:
 
     lid = request.args.get("listing", type=int)
     if lid:
-        item = db.session.get(Listing, lid)
+        item = svc.get(Listing, lid)
         if item is None or not item.can_edit(current_user):
             return error(404, "not_found", _("信息不存在。"))
         rows = svc.applications_for(item)
@@ -342,7 +341,7 @@ def applications() -> Any:
 )
 @login_required
 def application_action(aid: int, action: str) -> Any:
-    a = db.session.get(Application, aid)
+    a = svc.get(Application, aid)
     if (
         a is None
         or not a.can_be_seen_by(current_user)
@@ -406,7 +405,7 @@ def agreement_json(ag: Agreement) -> dict[str, Any]:
 )
 @login_required
 def start_agreement(aid: int) -> Any:
-    a = db.session.get(Application, aid)
+    a = svc.get(Application, aid)
     if a is None or a.listing.poster_id != current_user.id:
         return error(404, "not_found", _("申请不存在。"))
     try:
@@ -425,7 +424,7 @@ def start_agreement(aid: int) -> Any:
 )
 @login_required
 def agreement(agid: int) -> Any:
-    ag = db.session.get(Agreement, agid)
+    ag = svc.get(Agreement, agid)
     if ag is None or not ag.can_be_seen_by(current_user):
         return error(404, "not_found", _("协议不存在。"))
     return jsonify(agreement_json(ag))
@@ -441,7 +440,7 @@ def agreement(agid: int) -> Any:
 )
 @login_required
 def confirm_agreement(agid: int) -> Any:
-    ag = db.session.get(Agreement, agid)
+    ag = svc.get(Agreement, agid)
     if ag is None or ag.party(current_user) is None:
         return error(404, "not_found", _("协议不存在。"))
     form, err = validated(ConfirmAgreementForm)

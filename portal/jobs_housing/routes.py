@@ -66,7 +66,7 @@ def search_args() -> dict[str, Any]:
 
 
 def _listing(lid: int) -> Listing:
-    listing = db.session.get(Listing, lid)
+    listing = svc.get(Listing, lid)
     if listing is None:
         abort(404)
     return listing
@@ -117,7 +117,7 @@ def show(lid: int) -> Any:
 
 @bp.route("/board/photos/<int:photo_id>")
 def photo(photo_id: int) -> Any:
-    p = db.session.get(ListingPhoto, photo_id) or abort(404)
+    p = svc.get(ListingPhoto, photo_id) or abort(404)
     public = p.approved and p.listing.live
     if not public and not (
         current_user.is_authenticated
@@ -327,7 +327,7 @@ def my_applications() -> Any:
 @bp.route("/board/applications/<int:aid>/<action>", methods=["POST"])
 @login_required
 def application_action(aid: int, action: str) -> Any:
-    a = db.session.get(Application, aid) or abort(404)
+    a = svc.get(Application, aid) or abort(404)
     if action not in ("accept", "decline", "consent"):
         abort(404)
     try:
@@ -405,7 +405,7 @@ def expire_listings_command() -> None:
 @bp.route("/board/applications/<int:aid>/agreement", methods=["POST"])
 @login_required
 def start_agreement(aid: int) -> Any:
-    a = db.session.get(Application, aid) or abort(404)
+    a = svc.get(Application, aid) or abort(404)
     require(a.listing.poster_id == current_user.id)
     try:
         agreement = agreements.start_agreement(current_user, a)
@@ -418,7 +418,7 @@ def start_agreement(aid: int) -> Any:
 @bp.route("/board/agreements/<int:agid>")
 @login_required
 def agreement(agid: int) -> Any:
-    ag = db.session.get(Agreement, agid) or abort(404)
+    ag = svc.get(Agreement, agid) or abort(404)
     require(ag.can_be_seen_by(current_user))
     return render_template(
         "jobs_housing/agreement.html",
@@ -431,7 +431,7 @@ def agreement(agid: int) -> Any:
 @bp.route("/board/agreements/<int:agid>/confirm", methods=["POST"])
 @login_required
 def confirm_agreement(agid: int) -> Any:
-    ag = db.session.get(Agreement, agid) or abort(404)
+    ag = svc.get(Agreement, agid) or abort(404)
     require(ag.party(current_user) is not None)
     form = ConfirmAgreementForm()
     if not form.validate_on_submit():

@@ -52,6 +52,14 @@ WECHAT_RE = re.compile(
 EDITABLE = (ListingStatus.DRAFT, ListingStatus.CHANGES_REQUESTED, ListingStatus.PUBLISHED)
 
 
+MAX_ID = 2**63 - 1
+
+
+def get(model: Any, pk: int) -> Any:
+    """A row by id; None for ids no database column can hold (a URL may say anything)."""
+    return db.session.get(model, pk) if 0 < pk <= MAX_ID else None
+
+
 def _link(listing: Listing) -> str:
     return f"/board/{listing.id}"
 
