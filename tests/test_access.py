@@ -93,6 +93,7 @@ ACCESS = {
     "api.agreement": USER,
     "api.confirm_agreement": USER,
     "jobs_housing.agreement_templates": ADMIN,
+    "jobs_housing.delete_photo": USER,
 }
 
 ARGS = {

@@ -236,6 +236,17 @@ def upload_photo(lid: int) -> Any:
     return redirect(url_for("jobs_housing.edit", lid=lid))
 
 
+@bp.route("/board/photos/<int:photo_id>/delete", methods=["POST"])
+@login_required
+def delete_photo(photo_id: int) -> Any:
+    p = svc.get(ListingPhoto, photo_id) or abort(404)
+    require(p.listing.can_edit(current_user))
+    lid = p.listing_id
+    svc.delete_photo(current_user, p)
+    flash(_("照片已删除。"), "success")
+    return redirect(url_for("jobs_housing.edit", lid=lid))
+
+
 POSTER_ACTIONS = {
     "submit": svc.submit,
     "withdraw": svc.withdraw,

@@ -37,7 +37,7 @@ from portal.jobs_housing.models import (
 )
 from portal.notifications.services import notify
 from portal.security import audit
-from portal.security.uploads import store_image
+from portal.security.uploads import store_image, stored_path
 
 LIFETIME = dt.timedelta(days=30)
 REMIND_BEFORE = dt.timedelta(days=3)
@@ -226,6 +226,17 @@ def add_photo(user: User, listing: Listing, upload: Any) -> ListingPhoto:
     db.session.flush()
     audit.record(user, "listing.photo", obj=listing)
     return photo
+
+
+def delete_photo(user: User, photo: ListingPhoto) -> None:
+    """The poster removes a photo (no review needed to show less); the file goes too."""
+    listing = photo.listing
+    path = stored_path("listings", photo.filename)
+    listing.photos.remove(photo)
+    db.session.flush()
+    audit.record(user, "listing.photo_delete", obj=listing)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def my_listings(user: User) -> list[Listing]:

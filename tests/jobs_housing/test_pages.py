@@ -242,3 +242,22 @@ def test_nul_characters_and_odd_query_args_never_500(app, client, board):
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Listing.title)) == "标题带空字符"
+
+
+def test_poster_deletes_a_photo_others_cannot(app, client, board):
+    lid = _post_rental(client)
+    client.post(
+        f"/board/{lid}/photos",
+        data={"photo": (io.BytesIO(_jpeg_with_exif()), "room.jpg")},
+        content_type="multipart/form-data",
+    )
+    with app.app_context():
+        pid = db.session.scalar(select(ListingPhoto.id))
+    other = app.test_client()
+    login(other, "seeker0@example.com")
+    assert other.post(f"/board/photos/{pid}/delete").status_code == 403
+    assert client.get(f"/board/photos/{pid}").status_code == 200
+    assert client.post(f"/board/photos/{pid}/delete").status_code == 302
+    assert client.get(f"/board/photos/{pid}").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(ListingPhoto.id)) is None
