@@ -169,6 +169,14 @@ ACCESS = {
     "api.consult_similar": PUBLIC,
     "api.consult_chat_mine": USER,
     "api.consult_chat_messages": USER,
+    "jobs_housing.start_agreement": USER,
+    "jobs_housing.agreement": USER,
+    "jobs_housing.confirm_agreement": USER,
+    "api.start_agreement": USER,
+    "api.agreement": USER,
+    "api.confirm_agreement": USER,
+    "jobs_housing.agreement_templates": ADMIN,
+    "jobs_housing.delete_photo": USER,
 }
 
 ARGS = {
@@ -198,6 +206,7 @@ ARGS = {
     "kind": "rental",
     "cid": 1,
     "conv_id": 1,
+    "agid": 1,
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

@@ -1,7 +1,7 @@
 """consult: consultations, messages, canned replies, chat
 
 Revision ID: 226ee398ea6d
-Revises: 17bb473bc768
+Revises: 05af44f3f75f
 Create Date: 2026-11-28 22:15:15.029073
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '226ee398ea6d'
-down_revision = '17bb473bc768'
+down_revision = '05af44f3f75f'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """notices: notices, bulletins, subscriptions, lost and found, contact box
 
 Revision ID: 82226eab5459
-Revises: 17bb473bc768
+Revises: 18638637fc28
 Create Date: 2026-11-28 21:55:31.034528
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '82226eab5459'
-down_revision = '17bb473bc768'
+down_revision = '18638637fc28'
 branch_labels = None
 depends_on = None
 

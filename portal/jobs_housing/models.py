@@ -19,8 +19,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.db import Base, utcnow
 
@@ -45,7 +47,8 @@ def aware(value: dt.datetime | None) -> dt.datetime | None:
 class Labelled(enum.StrEnum):
     @property
     def label(self) -> str:
-        return str(LABELS[self])
+        # Keyed by class too: ListingStatus.PENDING == ApplicationStatus.PENDING as strings.
+        return str(LABELS[(type(self).__name__, self.value)])
 
 
 class Kind(Labelled):
@@ -86,28 +89,28 @@ class ApplicationStatus(Labelled):
 
 
 LABELS: dict[Any, Any] = {
-    Kind.RENTAL: _l("房屋出租"),
-    Kind.JOB: _l("招工"),
-    ListingStatus.DRAFT: _l("草稿"),
-    ListingStatus.PENDING: _l("待审核"),
-    ListingStatus.CHANGES_REQUESTED: _l("需修改"),
-    ListingStatus.PUBLISHED: _l("已发布"),
-    ListingStatus.REJECTED: _l("未通过"),
-    ListingStatus.EXPIRED: _l("已过期"),
-    ListingStatus.WITHDRAWN: _l("已撤回"),
-    ListingStatus.FILLED: _l("已成交"),
-    PayPeriod.HOUR: _l("每小时"),
-    PayPeriod.DAY: _l("每天"),
-    PayPeriod.MONTH: _l("每月"),
-    ReportReason.FRAUD: _l("疑似诈骗"),
-    ReportReason.WRONG: _l("信息不实"),
-    ReportReason.TAKEN: _l("已租出或已招满"),
-    ReportReason.FEE: _l("违规收费"),
-    ReportReason.OTHER: _l("其他"),
-    ApplicationStatus.PENDING: _l("待回复"),
-    ApplicationStatus.ACCEPTED: _l("已接受"),
-    ApplicationStatus.DECLINED: _l("已婉拒"),
-    ApplicationStatus.WITHDRAWN: _l("已撤回"),
+    ("Kind", Kind.RENTAL.value): _l("房屋出租"),
+    ("Kind", Kind.JOB.value): _l("招工"),
+    ("ListingStatus", ListingStatus.DRAFT.value): _l("草稿"),
+    ("ListingStatus", ListingStatus.PENDING.value): _l("待审核"),
+    ("ListingStatus", ListingStatus.CHANGES_REQUESTED.value): _l("需修改"),
+    ("ListingStatus", ListingStatus.PUBLISHED.value): _l("已发布"),
+    ("ListingStatus", ListingStatus.REJECTED.value): _l("未通过"),
+    ("ListingStatus", ListingStatus.EXPIRED.value): _l("已过期"),
+    ("ListingStatus", ListingStatus.WITHDRAWN.value): _l("已撤回"),
+    ("ListingStatus", ListingStatus.FILLED.value): _l("已成交"),
+    ("PayPeriod", PayPeriod.HOUR.value): _l("每小时"),
+    ("PayPeriod", PayPeriod.DAY.value): _l("每天"),
+    ("PayPeriod", PayPeriod.MONTH.value): _l("每月"),
+    ("ReportReason", ReportReason.FRAUD.value): _l("疑似诈骗"),
+    ("ReportReason", ReportReason.WRONG.value): _l("信息不实"),
+    ("ReportReason", ReportReason.TAKEN.value): _l("已租出或已招满"),
+    ("ReportReason", ReportReason.FEE.value): _l("违规收费"),
+    ("ReportReason", ReportReason.OTHER.value): _l("其他"),
+    ("ApplicationStatus", ApplicationStatus.PENDING.value): _l("待回复"),
+    ("ApplicationStatus", ApplicationStatus.ACCEPTED.value): _l("已接受"),
+    ("ApplicationStatus", ApplicationStatus.DECLINED.value): _l("已婉拒"),
+    ("ApplicationStatus", ApplicationStatus.WITHDRAWN.value): _l("已撤回"),
 }
 
 # The fields a poster writes; an edit of a live listing is kept in ``pending_edit`` with
@@ -145,8 +148,13 @@ class Listing(Base):
 
     __tablename__ = "listings"
     __table_args__ = (
-        Index("ix_listings_search", "live", "kind", "community_id", "published_at"),
+        # The public search: newest first or by price, with or without kind / community.
+        Index("ix_listings_live_new", "live", "published_at"),
+        Index("ix_listings_live_kind_new", "live", "kind", "published_at"),
         Index("ix_listings_live_price", "live", "kind", "price"),
+        Index("ix_listings_live_rooms_price", "live", "kind", "rooms", "price"),
+        Index("ix_listings_live_community_price", "live", "community_id", "price"),
+        Index("ix_listings_live_community_new", "live", "community_id", "published_at"),
         Index("ix_listings_status_submitted", "status", "submitted_at"),
     )
 
@@ -154,9 +162,7 @@ class Listing(Base):
     kind: Mapped[Kind] = mapped_column(_enum(Kind, 10))
     poster_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    status: Mapped[ListingStatus] = mapped_column(
-        _enum(ListingStatus), default=ListingStatus.DRAFT
-    )
+    status: Mapped[ListingStatus] = mapped_column(_enum(ListingStatus), default=ListingStatus.DRAFT)
     # True while a published version is shown to the public.
     live: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -284,3 +290,85 @@ class Application(Base):
 
     def can_be_seen_by(self, user: Any) -> bool:
         return user.is_authenticated and user.id in (self.seeker_id, self.listing.poster_id)
+
+
+class AgreementStatus(Labelled):
+    AWAITING = "awaiting"
+    SIGNED = "signed"
+
+
+LABELS.update(
+    {
+        ("AgreementStatus", "awaiting"): _l("待双方确认"),
+        ("AgreementStatus", "signed"): _l("已签署"),
+    }
+)
+
+
+class AgreementIsImmutable(Exception):
+    """The text of an agreement never changes, and a signed agreement not at all."""
+
+
+class Agreement(Base):
+    """A rental or employment agreement generated from an accepted application. The text
+    is fixed when generated (with its SHA-256); each side confirms that exact text."""
+
+    __tablename__ = "listing_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("listing_applications.id"), unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    kind: Mapped[Kind] = mapped_column(_enum(Kind, 10))
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[AgreementStatus] = mapped_column(
+        _enum(AgreementStatus), default=AgreementStatus.AWAITING, index=True
+    )
+    poster_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    seeker_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    application: Mapped[Application] = relationship()
+    listing: Mapped[Listing] = relationship()
+
+    def party(self, user: Any) -> str | None:
+        """'poster', 'seeker' or None."""
+        if not user.is_authenticated:
+            return None
+        if user.id == self.listing.poster_id:
+            return "poster"
+        if user.id == self.application.seeker_id:
+            return "seeker"
+        return None
+
+    def can_be_seen_by(self, user: Any) -> bool:
+        return self.party(user) is not None or self.listing.can_moderate(user)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_agreement_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, Agreement):
+            continue
+        if obj in session.deleted:
+            raise AgreementIsImmutable("agreements cannot be deleted")
+        state = inspect(obj)
+        for name in ("text", "text_sha256", "kind", "application_id", "listing_id"):
+            if state.attrs[name].history.has_changes():
+                raise AgreementIsImmutable(f"agreement {name} cannot change")
+        hist = state.attrs["status"].history
+        before = (list(hist.deleted) or list(hist.unchanged) or [None])[0]
+        if before == AgreementStatus.SIGNED and session.is_modified(obj):
+            raise AgreementIsImmutable("a signed agreement cannot change")
+
+
+class AgreementTemplate(Base):
+    """An admin's wording of the rental or employment agreement (``string.Template``)."""
+
+    __tablename__ = "agreement_templates"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

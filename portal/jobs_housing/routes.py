@@ -14,18 +14,27 @@ from portal.accounts import services as accounts
 from portal.communities.models import Community
 from portal.db import db
 from portal.errors import DomainError
-from portal.jobs_housing import bp
+from portal.jobs_housing import agreements, bp
 from portal.jobs_housing import services as svc
 from portal.jobs_housing.forms import (
+    AgreementTemplateForm,
     ApplyForm,
+    ConfirmAgreementForm,
     JobForm,
     ModerationForm,
     PhotoForm,
     RentalForm,
     ReportForm,
 )
-from portal.jobs_housing.models import Application, Kind, Listing, ListingPhoto, ReportReason
-from portal.security.access import login_required, require, staff_required
+from portal.jobs_housing.models import (
+    Agreement,
+    Application,
+    Kind,
+    Listing,
+    ListingPhoto,
+    ReportReason,
+)
+from portal.security.access import admin_required, login_required, require, staff_required
 from portal.security.uploads import UploadError, stored_path
 from portal.templating import Page, page_arg
 
@@ -51,13 +60,13 @@ def search_args() -> dict[str, Any]:
         "price_max": _int_arg("max"),
         "rooms": _int_arg("rooms", 0, 20),
         "housing": request.args.get("housing") == "1",
-        "q": (request.args.get("q") or "").strip()[:40] or None,
+        "q": (request.args.get("q") or "").replace("\x00", "").strip()[:40] or None,
         "sort": sort if sort in ("new", "price", "price_desc") else "new",
     }
 
 
 def _listing(lid: int) -> Listing:
-    listing = db.session.get(Listing, lid)
+    listing = svc.get(Listing, lid)
     if listing is None:
         abort(404)
     return listing
@@ -77,7 +86,8 @@ def index() -> Any:
     rows, total = svc.search(**args, page=page)
     return render_template(
         "jobs_housing/index.html",
-        page=Page(rows, total, page, 20),
+        page=Page(rows, min(total, svc.MAX_RESULTS), page, 20),
+        capped=total > svc.MAX_RESULTS,
         args=args,
         communities=communities(),
     )
@@ -107,7 +117,7 @@ def show(lid: int) -> Any:
 
 @bp.route("/board/photos/<int:photo_id>")
 def photo(photo_id: int) -> Any:
-    p = db.session.get(ListingPhoto, photo_id) or abort(404)
+    p = svc.get(ListingPhoto, photo_id) or abort(404)
     public = p.approved and p.listing.live
     if not public and not (
         current_user.is_authenticated
@@ -152,7 +162,9 @@ def create(kind: str) -> Any:
                 k,
                 form.data_for_listing(),
                 community_id=form.community_id.data,
-                owner_declared=bool(getattr(form, "owner_declared", None) and form.owner_declared.data),
+                owner_declared=bool(
+                    getattr(form, "owner_declared", None) and form.owner_declared.data
+                ),
             )
         except DomainError as err:
             flash(err.message, "error")
@@ -180,15 +192,24 @@ def edit(lid: int) -> Any:
             form.owner_declared.data = listing.owner_declared
     elif form.validate_on_submit():
         try:
-            svc.update_listing(current_user, listing, form.data_for_listing())
+            svc.update_listing(
+                current_user, listing, form.data_for_listing(), form.community_id.data
+            )
         except DomainError as err:
             flash(err.message, "error")
             return redirect(url_for("jobs_housing.edit", lid=lid)), 303
-        flash(_("已保存。") if not listing.live else _("修改已提交审核，审核通过前仍展示原内容。"), "success")
+        flash(
+            _("已保存。") if not listing.live else _("修改已提交审核，审核通过前仍展示原内容。"),
+            "success",
+        )
         return redirect(url_for("jobs_housing.edit", lid=lid))
     return (
         render_template(
-            "jobs_housing/form.html", form=form, kind=listing.kind, listing=listing, photo_form=PhotoForm()
+            "jobs_housing/form.html",
+            form=form,
+            kind=listing.kind,
+            listing=listing,
+            photo_form=PhotoForm(),
         ),
         422 if request.method == "POST" else 200,
     )
@@ -212,6 +233,17 @@ def upload_photo(lid: int) -> Any:
         flash(err.message, "error")
         return redirect(url_for("jobs_housing.edit", lid=lid)), 303
     flash(_("照片已上传，审核通过后公开展示。"), "success")
+    return redirect(url_for("jobs_housing.edit", lid=lid))
+
+
+@bp.route("/board/photos/<int:photo_id>/delete", methods=["POST"])
+@login_required
+def delete_photo(photo_id: int) -> Any:
+    p = svc.get(ListingPhoto, photo_id) or abort(404)
+    require(p.listing.can_edit(current_user))
+    lid = p.listing_id
+    svc.delete_photo(current_user, p)
+    flash(_("照片已删除。"), "success")
     return redirect(url_for("jobs_housing.edit", lid=lid))
 
 
@@ -281,7 +313,15 @@ def applications(lid: int) -> Any:
     return render_template(
         "jobs_housing/applications.html",
         listing=listing,
-        rows=[(a, accounts.is_verified(a.seeker), svc.shared_phones(current_user, a)) for a in rows],
+        rows=[
+            (
+                a,
+                accounts.is_verified(a.seeker),
+                svc.shared_phones(current_user, a),
+                agreements.agreement_for(a),
+            )
+            for a in rows
+        ],
     )
 
 
@@ -291,14 +331,14 @@ def my_applications() -> Any:
     rows = svc.my_applications(current_user)
     return render_template(
         "jobs_housing/my_applications.html",
-        rows=[(a, svc.shared_phones(current_user, a)) for a in rows],
+        rows=[(a, svc.shared_phones(current_user, a), agreements.agreement_for(a)) for a in rows],
     )
 
 
 @bp.route("/board/applications/<int:aid>/<action>", methods=["POST"])
 @login_required
 def application_action(aid: int, action: str) -> Any:
-    a = db.session.get(Application, aid) or abort(404)
+    a = svc.get(Application, aid) or abort(404)
     if action not in ("accept", "decline", "consent"):
         abort(404)
     try:
@@ -368,3 +408,77 @@ def expire_listings_command() -> None:
     n = svc.expire_listings()
     db.session.commit()
     click.echo(f"{n} listings reminded or expired")
+
+
+# ---- agreements --------------------------------------------------------------------------
+
+
+@bp.route("/board/applications/<int:aid>/agreement", methods=["POST"])
+@login_required
+def start_agreement(aid: int) -> Any:
+    a = svc.get(Application, aid) or abort(404)
+    require(a.listing.poster_id == current_user.id)
+    try:
+        agreement = agreements.start_agreement(current_user, a)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("jobs_housing.applications", lid=a.listing_id)), 303
+    return redirect(url_for("jobs_housing.agreement", agid=agreement.id))
+
+
+@bp.route("/board/agreements/<int:agid>")
+@login_required
+def agreement(agid: int) -> Any:
+    ag = svc.get(Agreement, agid) or abort(404)
+    require(ag.can_be_seen_by(current_user))
+    return render_template(
+        "jobs_housing/agreement.html",
+        agreement=ag,
+        party=ag.party(current_user),
+        form=ConfirmAgreementForm(sha256=ag.text_sha256),
+    )
+
+
+@bp.route("/board/agreements/<int:agid>/confirm", methods=["POST"])
+@login_required
+def confirm_agreement(agid: int) -> Any:
+    ag = svc.get(Agreement, agid) or abort(404)
+    require(ag.party(current_user) is not None)
+    form = ConfirmAgreementForm()
+    if not form.validate_on_submit():
+        flash(_("请输入密码。"), "error")
+        return redirect(url_for("jobs_housing.agreement", agid=agid)), 303
+    try:
+        agreements.confirm(current_user, ag, form.password.data, form.sha256.data or None)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("jobs_housing.agreement", agid=agid)), 303
+    flash(_("已确认。"), "success")
+    return redirect(url_for("jobs_housing.agreement", agid=agid))
+
+
+@bp.route("/backoffice/agreement-templates", methods=["GET", "POST"])
+@admin_required
+def agreement_templates() -> Any:
+    """Admins edit the wording of future agreements."""
+    form = AgreementTemplateForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            agreements.save_template(current_user, Kind(form.kind.data), form.body.data)
+        except DomainError as err:
+            form.body.errors = [err.message]
+            status = 409
+        else:
+            flash(_("模板已保存，之后生成的协议使用新模板。"), "success")
+            return redirect(url_for("jobs_housing.agreement_templates"))
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "jobs_housing/agreement_templates.html",
+            form=form,
+            current=agreements.templates(),
+        ),
+        status,
+    )

@@ -27,7 +27,9 @@ def seed_demo_jobs_housing() -> int:
 
     def post(user: User, kind: Kind, data: dict, publish: bool = True) -> Listing:
         nonlocal made
-        listing = svc.create_listing(user, kind, data, community_id=community.id, owner_declared=True)
+        listing = svc.create_listing(
+            user, kind, data, community_id=community.id, owner_declared=True
+        )
         svc.submit(user, listing)
         if publish:
             svc.approve(officer, listing, "演示数据")
@@ -39,7 +41,9 @@ def seed_demo_jobs_housing() -> int:
         Kind.RENTAL,
         {
             "title": "天桥社区两室一厅整租",
-            "description": "仁兴街天桥社区，南北通透，步行五分钟到公交站。房东实名认证，经社区民警审核。",
+            "description": (
+                "仁兴街天桥社区，南北通透，步行五分钟到公交站。房东实名认证，经社区民警审核。"
+            ),
             "address": "铁西区仁兴街天桥社区 3 号楼 2 单元 101",
             "rooms": 2,
             "area": 68,

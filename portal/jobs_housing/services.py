@@ -37,11 +37,12 @@ from portal.jobs_housing.models import (
 )
 from portal.notifications.services import notify
 from portal.security import audit
-from portal.security.uploads import store_image
+from portal.security.uploads import store_image, stored_path
 
 LIFETIME = dt.timedelta(days=30)
 REMIND_BEFORE = dt.timedelta(days=3)
 MAX_PHOTOS = 9
+MAX_RESULTS = 1000
 DEFAULT_FEE_WORDS = ("中介费", "押金", "保证金", "培训费", "服装费", "体检费", "服务费", "介绍费")
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 WECHAT_RE = re.compile(
@@ -49,6 +50,14 @@ WECHAT_RE = re.compile(
     re.IGNORECASE,
 )
 EDITABLE = (ListingStatus.DRAFT, ListingStatus.CHANGES_REQUESTED, ListingStatus.PUBLISHED)
+
+
+MAX_ID = 2**63 - 1
+
+
+def get(model: Any, pk: int) -> Any:
+    """A row by id; None for ids no database column can hold (a URL may say anything)."""
+    return db.session.get(model, pk) if 0 < pk <= MAX_ID else None
 
 
 def _link(listing: Listing) -> str:
@@ -118,11 +127,20 @@ def create_listing(
     return listing
 
 
-def update_listing(user: User, listing: Listing, data: dict[str, Any]) -> Listing:
-    """Change a listing. A live listing keeps its public version; the edit waits for review."""
+def update_listing(
+    user: User, listing: Listing, data: dict[str, Any], community_id: int | None = None
+) -> Listing:
+    """Change a listing. A live listing keeps its public version; the edit waits for review.
+    The community (whose officers moderate it) can change only before it is published."""
     if listing.status not in EDITABLE and not (listing.status == ListingStatus.PENDING):
         raise DomainError(_("当前状态下不能修改。"))
     check_poster(user, listing.kind)
+    if community_id is not None and community_id != listing.community_id:
+        if listing.live or listing.published_at is not None:
+            raise DomainError(
+                _("已发布过的信息不能更换社区，请撤回后重新发布。"), field="community_id"
+            )
+        listing.community_id = community_id
     if listing.live:
         listing.pending_edit = _to_json({k: data.get(k) for k in listing.fields})
         if listing.status == ListingStatus.PUBLISHED:
@@ -182,8 +200,11 @@ def renew(user: User, listing: Listing) -> None:
     elif listing.status != ListingStatus.EXPIRED or listing.published_at is None:
         raise DomainError(_("只有已发布或已过期的信息可以续期。"))
     check_poster(user, listing.kind)
-    listing.status = ListingStatus.PUBLISHED
     listing.live = True
+    if listing.pending_edit:
+        _submit(listing)  # the edit still needs a decision; the old version is shown
+    else:
+        listing.status = ListingStatus.PUBLISHED
     listing.expires_at = now + LIFETIME
     listing.reminded_at = None
     db.session.flush()
@@ -205,6 +226,17 @@ def add_photo(user: User, listing: Listing, upload: Any) -> ListingPhoto:
     db.session.flush()
     audit.record(user, "listing.photo", obj=listing)
     return photo
+
+
+def delete_photo(user: User, photo: ListingPhoto) -> None:
+    """The poster removes a photo (no review needed to show less); the file goes too."""
+    listing = photo.listing
+    path = stored_path("listings", photo.filename)
+    listing.photos.remove(photo)
+    db.session.flush()
+    audit.record(user, "listing.photo_delete", obj=listing)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def my_listings(user: User) -> list[Listing]:
@@ -257,9 +289,7 @@ def approve(officer: User, listing: Listing, note: str = "") -> None:
     )
     db.session.flush()
     audit.record(officer, "listing.approve", subject=listing.poster, obj=listing, note=note or None)
-    _notify_poster(
-        listing, _l("您的信息已通过审核"), _l("“%(t)s”已发布。", t=listing.title)
-    )
+    _notify_poster(listing, _l("您的信息已通过审核"), _l("“%(t)s”已发布。", t=listing.title))
 
 
 def reject(officer: User, listing: Listing, reason: str) -> None:
@@ -321,7 +351,9 @@ def hints(listing: Listing) -> list[str]:
     out: list[str] = []
     found = [w for w in fee_words() if w in text]
     if found:
-        out.append(str(_l("含收费字样：%(w)s（本平台免费，招工不得收取押金或费用）", w="、".join(found))))
+        out.append(
+            str(_l("含收费字样：%(w)s（本平台免费，招工不得收取押金或费用）", w="、".join(found)))
+        )
     if PHONE_RE.search(text):
         out.append(str(_l("正文含电话号码（联系应通过平台进行）")))
     if WECHAT_RE.search(text):
@@ -384,9 +416,7 @@ def price_outlier(listing: Listing, price: int) -> str | None:
         return None
     median = statistics.median(prices)
     if price > 3 * median or price * 3 < median:
-        return str(
-            _l("价格 %(p)s 元远离本社区常见水平（中位数 %(m)s 元）", p=price, m=int(median))
-        )
+        return str(_l("价格 %(p)s 元远离本社区常见水平（中位数 %(m)s 元）", p=price, m=int(median)))
     return None
 
 
@@ -394,7 +424,9 @@ def price_outlier(listing: Listing, price: int) -> str | None:
 def moderation_panel(officer: User) -> Panel:
     rows = moderation_queue(officer, limit=5)
     total = db.session.scalar(
-        select(func.count()).select_from(Listing).where(
+        select(func.count())
+        .select_from(Listing)
+        .where(
             Listing.status == ListingStatus.PENDING,
             *(
                 []
@@ -408,7 +440,9 @@ def moderation_panel(officer: User) -> Panel:
         title=str(_l("待审核的租房招工信息")),
         count=total or 0,
         link=url_for("jobs_housing.moderation"),
-        rows=[(f"{r.kind.label} · {r.title}", url_for("jobs_housing.review", lid=r.id)) for r in rows],
+        rows=[
+            (f"{r.kind.label} · {r.title}", url_for("jobs_housing.review", lid=r.id)) for r in rows
+        ],
         empty_text=str(_l("没有待审核的信息。")),
     )
 
@@ -450,11 +484,21 @@ def search(
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
     }.get(sort, (Listing.published_at.desc(), Listing.id.desc()))
-    total = db.session.scalar(select(func.count()).select_from(Listing).where(*conds)) or 0
+    # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
+    # nobody pages that far (the page asks to narrow the filters instead).
+    limited = select(Listing.id).where(*conds).limit(MAX_RESULTS + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(limited)) or 0
+    page = min(page, max(1, -(-MAX_RESULTS // per_page)))
+    if total <= (page - 1) * per_page:
+        return [], total  # nothing on this page: skip the ordered query
     rows = db.session.scalars(
         select(Listing)
         .where(*conds)
-        .options(selectinload(Listing.community), selectinload(Listing.photos))
+        .options(
+            selectinload(Listing.community),
+            selectinload(Listing.photos),
+            selectinload(Listing.poster),
+        )
         .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
@@ -571,7 +615,12 @@ def decide_application(poster: User, a: Application, accept: bool) -> None:
     a.status = ApplicationStatus.ACCEPTED if accept else ApplicationStatus.DECLINED
     a.decided_at = utcnow()
     db.session.flush()
-    audit.record(poster, "listing.application." + ("accept" if accept else "decline"), obj=a.listing, subject=a.seeker)
+    audit.record(
+        poster,
+        "listing.application." + ("accept" if accept else "decline"),
+        obj=a.listing,
+        subject=a.seeker,
+    )
     notify(
         a.seeker,
         _l("您的申请已被接受") if accept else _l("您的申请未被接受"),
@@ -616,7 +665,7 @@ def expire_listings(now: dt.datetime | None = None) -> int:
     done = 0
     due = db.session.scalars(
         select(Listing.id).where(
-            Listing.status == ListingStatus.PUBLISHED,
+            Listing.live.is_(True),
             Listing.reminded_at.is_(None),
             Listing.expires_at <= now + REMIND_BEFORE,
             Listing.expires_at > now,
@@ -627,9 +676,10 @@ def expire_listings(now: dt.datetime | None = None) -> int:
             update(Listing)
             .where(Listing.id == lid, Listing.reminded_at.is_(None))
             .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if claimed == 1:
-            listing = db.session.get(Listing, lid)
+            listing = db.session.get(Listing, lid, populate_existing=True)
             assert listing is not None
             _notify_poster(
                 listing,
@@ -639,20 +689,20 @@ def expire_listings(now: dt.datetime | None = None) -> int:
             db.session.commit()
             done += 1
     expired = db.session.scalars(
-        select(Listing.id).where(
-            Listing.status == ListingStatus.PUBLISHED, Listing.expires_at <= now
-        )
+        select(Listing.id).where(Listing.live.is_(True), Listing.expires_at <= now)
     ).all()
     for lid in expired:
+        # A live listing with an edit under review expires too; the edit is kept and
+        # goes to review again on renewal.
         claimed = db.session.execute(
             update(Listing)
-            .where(Listing.id == lid, Listing.status == ListingStatus.PUBLISHED)
+            .where(Listing.id == lid, Listing.live.is_(True))
             .values(status=ListingStatus.EXPIRED, live=False)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if claimed == 1:
-            listing = db.session.get(Listing, lid)
+            listing = db.session.get(Listing, lid, populate_existing=True)
             assert listing is not None
-            db.session.refresh(listing)
             audit.record(None, "listing.expire", obj=listing)
             _notify_poster(
                 listing,

@@ -42,7 +42,9 @@ def board(app, make, world) -> dict[str, Any]:
     for i in range(4):
         uid = make.user("resident", c, login=f"seeker{i}@example.com", name=f"求租{i}")
         seekers.append(uid)
-    make.verification(seekers[0], valid_id("11010519900101001"), "approved", "孙小明", "13800000001")
+    make.verification(
+        seekers[0], valid_id("11010519900101001"), "approved", "孙小明", "13800000001"
+    )
     return {**world, "landlord": landlord, "employer": employer, "seekers": seekers}
 
 

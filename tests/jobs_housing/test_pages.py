@@ -65,7 +65,9 @@ def test_full_flow_through_pages(app, client, board):
     login(officer, "officer@example.com")
     assert "天桥社区两室一厅出租" in officer.get("/backoffice/listings").get_data(as_text=True)
     assert "待审核的租房招工信息" in officer.get("/backoffice/").get_data(as_text=True)
-    assert officer.post(f"/backoffice/listings/{lid}", data={"action": "approve"}).status_code == 302
+    assert (
+        officer.post(f"/backoffice/listings/{lid}", data={"action": "approve"}).status_code == 302
+    )
 
     page = anon.get("/board?kind=rental&min=1000&max=1500&rooms=2").get_data(as_text=True)
     assert "本平台免费，不收取任何中介费用" in page and "天桥社区两室一厅出租" in page
@@ -103,7 +105,14 @@ def test_landlord_without_organisation_cannot_post_jobs(client, board):
 
 def test_bad_input_is_refused(client, board):
     login(client, "landlord@example.com")
-    for bad in ({"rent": "-5"}, {"rent": "99999999"}, {"area": "1"}, {"available_from": "2000-01-01"}, {"title": ""}, {"description": "x" * 3000}):
+    for bad in (
+        {"rent": "-5"},
+        {"rent": "99999999"},
+        {"area": "1"},
+        {"available_from": "2000-01-01"},
+        {"title": ""},
+        {"description": "x" * 3000},
+    ):
         resp = client.post("/board/new/rental", data=_form(**bad))
         assert resp.status_code == 422, bad
     lid = _post_rental(client)
@@ -127,18 +136,32 @@ def test_other_officer_cannot_moderate(app, client, board):
 
 def test_review_page_shows_hints_and_reject_is_audited(app, client, board):
     login(client, "landlord@example.com")
-    resp = client.post("/board/new/rental", data=_form(description="押金另收保证金，加微信 wxid_abcdef"))
+    resp = client.post(
+        "/board/new/rental", data=_form(description="押金另收保证金，加微信 wxid_abcdef")
+    )
     lid = int(resp.location.rstrip("/").split("/")[-2])
     client.post(f"/board/{lid}/do/submit")
     officer = app.test_client()
     login(officer, "officer@example.com")
     page = officer.get(f"/backoffice/listings/{lid}").get_data(as_text=True)
     assert "保证金" in page and "微信号" in page
-    assert officer.post(f"/backoffice/listings/{lid}", data={"action": "reject", "note": ""}).status_code == 303
-    assert officer.post(f"/backoffice/listings/{lid}", data={"action": "reject", "note": "收取押金违规"}).status_code == 302
+    assert (
+        officer.post(
+            f"/backoffice/listings/{lid}", data={"action": "reject", "note": ""}
+        ).status_code
+        == 303
+    )
+    assert (
+        officer.post(
+            f"/backoffice/listings/{lid}", data={"action": "reject", "note": "收取押金违规"}
+        ).status_code
+        == 302
+    )
     with app.app_context():
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "listing.reject"))
-        assert entry.detail["reason"] == "收取押金违规" and entry.subject_user_id == board["landlord"]
+        assert (
+            entry.detail["reason"] == "收取押金违规" and entry.subject_user_id == board["landlord"]
+        )
         assert db.session.get(Listing, lid).status == ListingStatus.REJECTED
 
 
@@ -171,8 +194,12 @@ def test_api_search_create_and_apply(app, client, board):
     assert resp.status_code == 201 and resp.get_json()["phone"] is None
     apps = client.get(f"/api/v1/applications?listing={lid}").get_json()["items"]
     assert apps[0]["seeker_verified"] is False
-    assert seeker.post(f"/api/v1/listings/{lid}/report", json={"reason": "fraud"}).status_code == 201
-    assert seeker.post(f"/api/v1/listings/{lid}/report", json={"reason": "fraud"}).status_code == 409
+    assert (
+        seeker.post(f"/api/v1/listings/{lid}/report", json={"reason": "fraud"}).status_code == 201
+    )
+    assert (
+        seeker.post(f"/api/v1/listings/{lid}/report", json={"reason": "fraud"}).status_code == 409
+    )
     spec = anon.get("/api/v1/openapi.json").get_json()
     tags = {op.get("tags", [None])[0] for path in spec["paths"].values() for op in path.values()}
     assert "jobs_housing" in tags
@@ -194,3 +221,43 @@ def test_demo_seed_has_published_pending_and_an_application(app):
         assert db.session.scalar(select(Application.id)) is not None
     page = app.test_client().get("/board").get_data(as_text=True)
     assert "天桥社区两室一厅整租" in page and "物业保洁员" in page
+
+
+def test_nul_characters_and_odd_query_args_never_500(app, client, board):
+    anon = app.test_client()
+    for qs in (
+        "q=%00x",
+        "min=abc&max=-5",
+        "rooms=999999",
+        "page=-3",
+        "sort=drop",
+        "kind=x&community=zz",
+    ):
+        assert anon.get("/board?" + qs).status_code == 200, qs
+        assert anon.get("/api/v1/listings?" + qs).status_code == 200, qs
+    login(client, "landlord@example.com")
+    resp = client.post(
+        "/board/new/rental", data=_form(title="标题\x00带空字符", description="a\x00b")
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Listing.title)) == "标题带空字符"
+
+
+def test_poster_deletes_a_photo_others_cannot(app, client, board):
+    lid = _post_rental(client)
+    client.post(
+        f"/board/{lid}/photos",
+        data={"photo": (io.BytesIO(_jpeg_with_exif()), "room.jpg")},
+        content_type="multipart/form-data",
+    )
+    with app.app_context():
+        pid = db.session.scalar(select(ListingPhoto.id))
+    other = app.test_client()
+    login(other, "seeker0@example.com")
+    assert other.post(f"/board/photos/{pid}/delete").status_code == 403
+    assert client.get(f"/board/photos/{pid}").status_code == 200
+    assert client.post(f"/board/photos/{pid}/delete").status_code == 302
+    assert client.get(f"/board/photos/{pid}").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(ListingPhoto.id)) is None

@@ -31,7 +31,11 @@ def u(uid: int) -> User:
 def rental(board, **changes) -> Listing:
     data = {**RENTAL, **changes}
     return svc.create_listing(
-        u(board["landlord"]), Kind.RENTAL, data, community_id=board["community"], owner_declared=True
+        u(board["landlord"]),
+        Kind.RENTAL,
+        data,
+        community_id=board["community"],
+        owner_declared=True,
     )
 
 
@@ -45,7 +49,11 @@ def published(board, **changes) -> Listing:
 def test_only_verified_residents_post_rentals(ctx, board):
     with pytest.raises(DomainError) as err:
         svc.create_listing(
-            u(board["seekers"][1]), Kind.RENTAL, RENTAL, community_id=board["community"], owner_declared=True
+            u(board["seekers"][1]),
+            Kind.RENTAL,
+            RENTAL,
+            community_id=board["community"],
+            owner_declared=True,
         )
     assert err.value.code == "not_verified"
     assert rental(board).status == ListingStatus.DRAFT
@@ -54,15 +62,27 @@ def test_only_verified_residents_post_rentals(ctx, board):
 def test_rental_needs_owner_declaration(ctx, board):
     with pytest.raises(DomainError):
         svc.create_listing(
-            u(board["landlord"]), Kind.RENTAL, RENTAL, community_id=board["community"], owner_declared=False
+            u(board["landlord"]),
+            Kind.RENTAL,
+            RENTAL,
+            community_id=board["community"],
+            owner_declared=False,
         )
 
 
 def test_jobs_need_a_verified_organisation(ctx, board):
     # verified person without an organisation
     with pytest.raises(DomainError):
-        svc.create_listing(u(board["landlord"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False)
-    job = svc.create_listing(u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False)
+        svc.create_listing(
+            u(board["landlord"]),
+            Kind.JOB,
+            JOB,
+            community_id=board["community"],
+            owner_declared=False,
+        )
+    job = svc.create_listing(
+        u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False
+    )
     assert job.price == 2800
 
 
@@ -89,10 +109,20 @@ def test_status_transitions_and_audit(ctx, board):
     svc.withdraw(u(board["landlord"]), third)
     assert third.status == ListingStatus.WITHDRAWN and not third.live
     actions = set(db.session.scalars(select(AuditEntry.action)))
-    assert {"listing.approve", "listing.reject", "listing.request_changes", "listing.submit"} <= actions
+    assert {
+        "listing.approve",
+        "listing.reject",
+        "listing.request_changes",
+        "listing.submit",
+    } <= actions
     rejected = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "listing.reject"))
     assert rejected.detail == {"reason": "信息不实"}
-    titles = [n.title for n in db.session.scalars(select(Notification).where(Notification.user_id == board["landlord"]))]
+    titles = [
+        n.title
+        for n in db.session.scalars(
+            select(Notification).where(Notification.user_id == board["landlord"])
+        )
+    ]
     assert "您的信息需要修改" in titles and "您的信息未通过审核" in titles
 
 
@@ -107,7 +137,9 @@ def test_reason_required_to_reject_or_request_changes(ctx, board):
 
 def test_edit_of_published_listing_keeps_old_version_visible(ctx, board):
     listing = published(board)
-    svc.update_listing(u(board["landlord"]), listing, {**RENTAL, "rent": 1500, "title": "新标题两室"})
+    svc.update_listing(
+        u(board["landlord"]), listing, {**RENTAL, "rent": 1500, "title": "新标题两室"}
+    )
     assert listing.status == ListingStatus.PENDING
     assert listing.live and listing.rent == 1200 and listing.title == RENTAL["title"]
     rows, _ = svc.search(kind="rental")
@@ -140,7 +172,13 @@ def test_hints_fee_words_contacts_duplicates_outliers(ctx, board, app):
     assert any(f"#{listing.id}" in h for h in svc.hints(dup))
     # outlier against five live listings around 1200
     for i in range(5):
-        published(board, address=f"某楼 {i} 号", title=f"普通出租房 {i} 号楼", description=f"第 {i} 套", rent=1100 + i * 50)
+        published(
+            board,
+            address=f"某楼 {i} 号",
+            title=f"普通出租房 {i} 号楼",
+            description=f"第 {i} 套",
+            rent=1100 + i * 50,
+        )
     pricey = rental(board, address="贵楼 1 号", title="豪华出租房源", description="独栋", rent=9000)
     assert any("中位数" in h for h in svc.hints(pricey))
 
@@ -207,6 +245,7 @@ def test_expiry_reminder_and_renewal_run_twice(ctx, board):
     soon = now + dt.timedelta(days=28)
     assert svc.expire_listings(soon) == 1  # reminder
     assert svc.expire_listings(soon) == 0  # not twice
+    db.session.expire_all()
     listing = db.session.get(Listing, lid)
     assert listing.reminded_at is not None
     later = now + dt.timedelta(days=31)
@@ -215,7 +254,9 @@ def test_expiry_reminder_and_renewal_run_twice(ctx, board):
     db.session.expire_all()
     listing = db.session.get(Listing, lid)
     assert listing.status == ListingStatus.EXPIRED and not listing.live
-    notes = db.session.scalars(select(Notification.title).where(Notification.user_id == board["landlord"])).all()
+    notes = db.session.scalars(
+        select(Notification.title).where(Notification.user_id == board["landlord"])
+    ).all()
     assert "您的信息即将到期" in notes and "您的信息已到期" in notes
     svc.renew(u(board["landlord"]), listing)  # nothing changed: no review
     assert listing.status == ListingStatus.PUBLISHED and listing.live
@@ -226,3 +267,30 @@ def test_renewal_only_near_expiry(ctx, board):
     listing = published(board)
     with pytest.raises(DomainError):
         svc.renew(u(board["landlord"]), listing)
+
+
+def test_live_listing_with_edit_under_review_expires_and_renewal_resubmits(ctx, board):
+    listing = published(board)
+    svc.update_listing(u(board["landlord"]), listing, {**RENTAL, "rent": 1300})
+    lid = listing.id
+    db.session.commit()
+    assert svc.expire_listings(utcnow() + dt.timedelta(days=31)) == 1
+    db.session.expire_all()
+    listing = db.session.get(Listing, lid)
+    assert listing.status == ListingStatus.EXPIRED and not listing.live
+    svc.renew(u(board["landlord"]), listing)
+    assert listing.live and listing.status == ListingStatus.PENDING and listing.rent == 1200
+
+
+def test_status_labels_do_not_collide_across_enums(ctx):
+    assert ListingStatus.PENDING.label == "待审核"
+    assert ApplicationStatus.PENDING.label == "待回复"
+
+
+def test_community_changes_only_before_publication(ctx, board):
+    draft = rental(board)
+    svc.update_listing(u(board["landlord"]), draft, RENTAL, board["other_community"])
+    assert draft.community_id == board["other_community"]
+    live = published(board, address="别处 1 号")
+    with pytest.raises(DomainError):
+        svc.update_listing(u(board["landlord"]), live, RENTAL, board["other_community"])

@@ -1,0 +1,167 @@
+"""Agreements: generated with verified names and masked IDs, confirmed by both sides with
+their password, hashed, immutable, and handed to the registry through a hook."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import select
+
+from portal.db import db
+from portal.errors import DomainError
+from portal.jobs_housing import agreements
+from portal.jobs_housing import services as svc
+from portal.jobs_housing.models import Agreement, AgreementIsImmutable, AgreementStatus, Kind
+from portal.security.models import AuditEntry
+from portal.security.pii import mask_id
+from tests.conftest import PASSWORD, login, valid_id
+from tests.jobs_housing.conftest import JOB
+from tests.jobs_housing.test_services import published, u
+
+
+def _accepted(board, seeker_index=0):
+    listing = published(board)
+    a = svc.apply(u(board["seekers"][seeker_index]), listing, "想租")
+    svc.decide_application(u(board["landlord"]), a, True)
+    return listing, a
+
+
+def test_agreement_text_hash_and_signing(ctx, board):
+    listing, a = _accepted(board)
+    seen = []
+    hook = agreements.on_agreement_signed(lambda ag: seen.append(ag.id))
+    try:
+        ag = agreements.start_agreement(u(board["landlord"]), a)
+        assert "赵建国" in ag.text and "孙小明" in ag.text and "治安责任保证书" in ag.text
+        number = valid_id("22030219650312003")
+        assert number not in ag.text and mask_id(number) in ag.text
+        assert ag.text_sha256 == hashlib.sha256(ag.text.encode()).hexdigest()
+        with pytest.raises(DomainError):
+            agreements.confirm(u(board["landlord"]), ag, "wrong password")
+        with pytest.raises(DomainError):
+            agreements.confirm(u(board["seekers"][1]), ag, PASSWORD)  # not a party
+        with pytest.raises(DomainError):
+            agreements.confirm(u(board["landlord"]), ag, PASSWORD, sha="0" * 64)
+        agreements.confirm(u(board["landlord"]), ag, PASSWORD)
+        assert ag.status == AgreementStatus.AWAITING and seen == []
+        with pytest.raises(DomainError):
+            agreements.confirm(u(board["landlord"]), ag, PASSWORD)
+        agreements.confirm(u(board["seekers"][0]), ag, PASSWORD, sha=ag.text_sha256)
+        assert ag.status == AgreementStatus.SIGNED and ag.signed_at is not None
+        assert seen == [ag.id]
+    finally:
+        agreements._hooks.remove(hook)
+    signed = agreements.signed_agreements()
+    assert [s.id for s in signed] == [ag.id] and signed[0].text_sha256 == ag.text_sha256
+    assert signed[0].seeker_user_id == board["seekers"][0]
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"agreement.create", "agreement.confirm", "agreement.signed"} <= actions
+    svc.mark_filled(u(board["landlord"]), listing)
+
+
+def test_agreement_text_cannot_change(ctx, board):
+    _listing, a = _accepted(board)
+    ag = agreements.start_agreement(u(board["landlord"]), a)
+    db.session.commit()
+    ag.text = ag.text + "补充条款"
+    with pytest.raises(AgreementIsImmutable):
+        db.session.flush()
+    db.session.rollback()
+    ag = db.session.get(Agreement, ag.id)
+    agreements.confirm(u(board["landlord"]), ag, PASSWORD)
+    agreements.confirm(u(board["seekers"][0]), ag, PASSWORD)
+    db.session.commit()
+    ag.poster_confirmed_at = None
+    with pytest.raises(AgreementIsImmutable):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.get(Agreement, ag.id))
+    with pytest.raises(AgreementIsImmutable):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_agreement_needs_acceptance_and_verified_seeker(ctx, board):
+    listing = published(board)
+    a = svc.apply(u(board["seekers"][1]), listing, "hi")  # seeker 1 is not verified
+    with pytest.raises(DomainError):
+        agreements.start_agreement(u(board["landlord"]), a)  # not accepted yet
+    svc.decide_application(u(board["landlord"]), a, True)
+    with pytest.raises(DomainError) as err:
+        agreements.start_agreement(u(board["landlord"]), a)
+    assert err.value.code == "not_verified"
+    with pytest.raises(DomainError):
+        agreements.start_agreement(u(board["seekers"][1]), a)
+
+
+def test_employment_agreement(ctx, board):
+    job = svc.create_listing(
+        u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False
+    )
+    svc.submit(u(board["employer"]), job)
+    svc.approve(u(board["officer"]), job)
+    a = svc.apply(u(board["seekers"][0]), job, "应聘")
+    svc.decide_application(u(board["employer"]), a, True)
+    ag = agreements.start_agreement(u(board["employer"]), a)
+    assert "用工协议" in ag.text and "测试公司" in ag.text and "不得向乙方收取押金" in ag.text
+
+
+def test_agreement_pages_and_api(app, client, board):
+    with app.test_request_context():
+        _listing, a = _accepted(board)
+        aid = a.id
+        db.session.commit()
+    login(client, "landlord@example.com")
+    resp = client.post(f"/board/applications/{aid}/agreement")
+    assert resp.status_code == 302
+    agid = int(resp.location.rstrip("/").split("/")[-1])
+    page = client.get(f"/board/agreements/{agid}").get_data(as_text=True)
+    assert "治安责任保证书" in page and "jobs_housing.css" in page
+    outsider = app.test_client()
+    login(outsider, "seeker1@example.com")
+    assert outsider.get(f"/board/agreements/{agid}").status_code == 403
+    assert outsider.get(f"/api/v1/agreements/{agid}").status_code == 404
+    assert (
+        client.post(f"/board/agreements/{agid}/confirm", data={"password": "nope"}).status_code
+        == 303
+    )
+    assert (
+        client.post(f"/board/agreements/{agid}/confirm", data={"password": PASSWORD}).status_code
+        == 302
+    )
+    seeker = app.test_client()
+    login(seeker, "seeker0@example.com")
+    body = seeker.get(f"/api/v1/agreements/{agid}").get_json()
+    assert body["status"] == "awaiting"
+    resp = seeker.post(
+        f"/api/v1/agreements/{agid}/confirm", json={"password": PASSWORD, "sha256": body["sha256"]}
+    )
+    assert resp.status_code == 200 and resp.get_json()["status"] == "signed"
+    officer = app.test_client()
+    login(officer, "officer@example.com")
+    assert officer.get(f"/board/agreements/{agid}").status_code == 200
+
+
+def test_admin_edits_the_template_for_future_agreements(app, client, board):
+    login(client, "admin@example.com")
+    page = client.get("/backoffice/agreement-templates")
+    assert page.status_code == 200 and "治安责任保证书" in page.get_data(as_text=True)
+    bad = client.post(
+        "/backoffice/agreement-templates", data={"kind": "rental", "body": "无占位符"}
+    )
+    assert bad.status_code == 409
+    body = "新版租赁协议 $poster_name $poster_id $seeker_name $seeker_id 治安责任保证书 $rent"
+    ok = client.post("/backoffice/agreement-templates", data={"kind": "rental", "body": body})
+    assert ok.status_code == 302
+    with app.test_request_context():
+        _listing, a = _accepted(board)
+        ag = agreements.start_agreement(u(board["landlord"]), a)
+        assert ag.text.startswith("新版租赁协议 赵建国") and "1200" in ag.text
+        assert (
+            db.session.scalar(select(AuditEntry).where(AuditEntry.action == "agreement.template"))
+            is not None
+        )
+    officer = app.test_client()
+    login(officer, "officer@example.com")
+    assert officer.get("/backoffice/agreement-templates").status_code == 403
