@@ -21,10 +21,13 @@ def index() -> Any:
 @bp.route("/c/<slug>")
 def show(slug: str) -> Any:
     """A community's page: its officers, where they are, office hours, how to reach them."""
+    from portal.notices import services as notices
+
     community = svc.community_by_slug(slug[:60])
     if community is None:
         abort(404)
-    return render_template("communities/show.html", community=community)
+    latest, _total = notices.public_notices(community_id=community.id, per_page=5)
+    return render_template("communities/show.html", community=community, latest_notices=latest)
 
 
 @bp.route("/officers/<int:user_id>/photo")

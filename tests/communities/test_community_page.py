@@ -54,3 +54,26 @@ def test_dashboard_panel_counts_pending_verifications(client, make, world):
 def test_empty_states(client, app):
     html = client.get("/").get_data(as_text=True)
     assert "还没有社区" in html
+
+
+def test_community_page_lists_latest_notices(client, app, world):
+    from portal.accounts.models import User
+    from portal.db import db
+    from portal.notices import services as notices
+    from portal.notices.models import NoticeKind
+
+    html = client.get("/c/c1").get_data(as_text=True)
+    assert "最新警务公开" in html and "暂无公开信息" in html
+    with app.test_request_context():
+        for officer_id, community_id, title in (
+            (world["officer"], world["community"], "防范电信诈骗"),
+            (world["other_officer"], world["other_community"], "别的社区的通知"),
+        ):
+            officer = db.session.get(User, officer_id)
+            notice = notices.save_notice(officer, None, kind=NoticeKind.TIP, title=title,
+                                         body_html="<p>正文</p>", station_wide=False,
+                                         community_ids=[community_id])
+            notices.publish_now(officer, notice)
+        db.session.commit()
+    html = client.get("/c/c1").get_data(as_text=True)
+    assert "防范电信诈骗" in html and "别的社区的通知" not in html
