@@ -50,19 +50,32 @@ def make_app(url: str, instance: Path):  # type: ignore[no-untyped-def]
     engine = create_engine(url)
     metadata.create_all(engine)
     engine.dispose()
-    return create_app({
-        "INSTANCE_PATH": str(instance), "DATABASE_URL": url, "SECRET_KEY": "bench",
-        "PII_KEY": base64.urlsafe_b64encode(b"b" * 32).decode(), "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_STORAGE_URI": "memory://", "APPOINTMENT_MAX_OPEN": 10_000,
-    })
+    return create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "PII_KEY": base64.urlsafe_b64encode(b"b" * 32).decode(),
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "APPOINTMENT_MAX_OPEN": 10_000,
+        }
+    )
 
 
 def plan(provider: User) -> None:
     # Every day 08:00-20:00, 10-minute slots: 72 a day, ~1000 in 14 days.
-    svc.save_plan(provider, provider,
-                  periods=[(wd, dt.time(8), dt.time(20)) for wd in range(7)], breaks=[],
-                  slot_minutes=10, buffer_minutes=0, min_notice_minutes=0, horizon_days=14,
-                  follow_holidays=False)
+    svc.save_plan(
+        provider,
+        provider,
+        periods=[(wd, dt.time(8), dt.time(20)) for wd in range(7)],
+        breaks=[],
+        slot_minutes=10,
+        buffer_minutes=0,
+        min_notice_minutes=0,
+        horizon_days=14,
+        follow_holidays=False,
+    )
 
 
 def bench_slots(app) -> None:  # type: ignore[no-untyped-def]
@@ -78,14 +91,23 @@ def bench_slots(app) -> None:  # type: ignore[no-untyped-def]
         slots = svc.free_slots(quick, officer.id, days=14, now=NOW)
         rows, claims = [], []
         for i, start in enumerate(slots[::2][:500]):
-            rows.append(Booking(code=f"B{i:07d}", resident_id=resident.id,
-                                provider_id=officer.id, service_id=quick.id,
-                                starts_at=start, ends_at=start + dt.timedelta(minutes=10)))
+            rows.append(
+                Booking(
+                    code=f"B{i:07d}",
+                    resident_id=resident.id,
+                    provider_id=officer.id,
+                    service_id=quick.id,
+                    starts_at=start,
+                    ends_at=start + dt.timedelta(minutes=10),
+                )
+            )
         db.session.add_all(rows)
         db.session.flush()
         for b in rows:
-            claims += [SlotClaim(booking_id=b.id, provider_id=officer.id, unit_start=u)
-                       for u in svc._units(b.starts_at, b.ends_at, 0)]
+            claims += [
+                SlotClaim(booking_id=b.id, provider_id=officer.id, unit_start=u)
+                for u in svc._units(b.starts_at, b.ends_at, 0)
+            ]
         db.session.add_all(claims)
         db.session.commit()
         service = quick
@@ -105,10 +127,12 @@ def bench_slots(app) -> None:  # type: ignore[no-untyped-def]
             times.append(time.perf_counter() - t0)
         event.remove(engine, "before_cursor_execute", count)
         times = times[1:]
-        line("free slots, 14 days, 500 bookings: p50 / p95",
-             f"{statistics.median(times) * 1000:.1f} / "
-             f"{sorted(times)[int(len(times) * .95) - 1] * 1000:.1f} ms "
-             f"({len(free)} free slots)")
+        line(
+            "free slots, 14 days, 500 bookings: p50 / p95",
+            f"{statistics.median(times) * 1000:.1f} / "
+            f"{sorted(times)[int(len(times) * 0.95) - 1] * 1000:.1f} ms "
+            f"({len(free)} free slots)",
+        )
         line("SQL statements per computation", str(len(statements)))
 
 
@@ -119,10 +143,13 @@ def bench_booking(app) -> None:  # type: ignore[no-untyped-def]
         if quick is None:
             quick = Service(name="快速咨询", duration_minutes=10)
             db.session.add(quick)
-        officers = [User(display_name=f"警官{i}", role=Role.OFFICER, email=f"o{i}@load")
-                    for i in range(10)]
-        residents = [User(display_name=f"居民{i}", role=Role.RESIDENT, email=f"r{i}@load")
-                     for i in range(CLIENTS)]
+        officers = [
+            User(display_name=f"警官{i}", role=Role.OFFICER, email=f"o{i}@load") for i in range(10)
+        ]
+        residents = [
+            User(display_name=f"居民{i}", role=Role.RESIDENT, email=f"r{i}@load")
+            for i in range(CLIENTS)
+        ]
         db.session.add_all(officers + residents)
         db.session.flush()
         for o in officers:
@@ -130,8 +157,7 @@ def bench_booking(app) -> None:  # type: ignore[no-untyped-def]
         db.session.commit()
         work = []
         for o in officers:
-            for s in svc.free_slots(quick, o.id, first_day=dt.date(2026, 12, 7), days=1,
-                                    now=NOW):
+            for s in svc.free_slots(quick, o.id, first_day=dt.date(2026, 12, 7), days=1, now=NOW):
                 work.append((o.id, s))
         quick_id, resident_ids = quick.id, [r.id for r in residents]
         del services
@@ -148,9 +174,13 @@ def bench_booking(app) -> None:  # type: ignore[no-untyped-def]
         for provider_id, start in per_client[k]:
             with app.test_request_context():
                 try:
-                    svc.book(db.session.get(User, resident_ids[k]),
-                             db.session.get(Service, quick_id),
-                             db.session.get(User, provider_id), start, now=NOW)
+                    svc.book(
+                        db.session.get(User, resident_ids[k]),
+                        db.session.get(Service, quick_id),
+                        db.session.get(User, provider_id),
+                        start,
+                        now=NOW,
+                    )
                     db.session.commit()
                     r = "ok"
                 except svc.SlotTaken:
@@ -172,16 +202,27 @@ def bench_booking(app) -> None:  # type: ignore[no-untyped-def]
     elapsed = time.perf_counter() - t0
     with app.app_context():
         claims = db.session.scalar(select(func.count()).select_from(SlotClaim))
-        distinct = db.session.scalar(select(func.count()).select_from(
-            select(SlotClaim.provider_id, SlotClaim.unit_start).distinct().subquery()))
-        booked = db.session.scalar(select(func.count()).where(
-            Booking.provider_id.in_([p for p, _ in work])))
-    line(f"{CLIENTS} clients, {len(jobs)} attempts on {len(work)} slots",
-         f"{results['ok']} booked, {results['taken']} slot taken, {results['error']} errors")
-    line("booking throughput", f"{results['ok'] / elapsed:.0f} bookings/s "
-                               f"({len(jobs) / elapsed:.0f} attempts/s, {elapsed:.1f} s)")
-    line("double bookings (claims - distinct units; bookings - slots)",
-         f"{claims - distinct}; {booked - len(work)}")
+        distinct = db.session.scalar(
+            select(func.count()).select_from(
+                select(SlotClaim.provider_id, SlotClaim.unit_start).distinct().subquery()
+            )
+        )
+        booked = db.session.scalar(
+            select(func.count()).where(Booking.provider_id.in_([p for p, _ in work]))
+        )
+    line(
+        f"{CLIENTS} clients, {len(jobs)} attempts on {len(work)} slots",
+        f"{results['ok']} booked, {results['taken']} slot taken, {results['error']} errors",
+    )
+    line(
+        "booking throughput",
+        f"{results['ok'] / elapsed:.0f} bookings/s "
+        f"({len(jobs) / elapsed:.0f} attempts/s, {elapsed:.1f} s)",
+    )
+    line(
+        "double bookings (claims - distinct units; bookings - slots)",
+        f"{claims - distinct}; {booked - len(work)}",
+    )
 
 
 def run(label: str, url: str, instance: Path) -> None:
@@ -196,8 +237,10 @@ def run(label: str, url: str, instance: Path) -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    print(f"portal appointments benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"portal appointments benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, "
+        f"{os.cpu_count()} cores"
+    )
     with tempfile.TemporaryDirectory(prefix="portal-bench-appt-") as tmp:
         run("SQLite", f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance")
         pg = os.environ.get("PORTAL_TEST_DATABASE_URL")

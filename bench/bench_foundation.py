@@ -163,23 +163,38 @@ def seed(app: Any) -> dict[str, Any]:
         metadata.create_all(db.engine)
         s = db.session
         communities = [
-            Community(name=f"压测社区{n}", slug=f"bench{n}", district="压测区",
-                      office_address=f"压测社区{n}警务室")
+            Community(
+                name=f"压测社区{n}",
+                slug=f"bench{n}",
+                district="压测区",
+                office_address=f"压测社区{n}警务室",
+            )
             for n in range(COMMUNITIES)
         ]
         s.add_all(communities)
         s.flush()
         pw = hash_password(PASSWORD)
-        officer = User(email=OFFICER_LOGIN, display_name="压测民警", role=Role.OFFICER,
-                       password_hash=pw, community_id=communities[0].id)
-        admin = User(email=ADMIN_LOGIN, display_name="压测管理员", role=Role.ADMIN,
-                     password_hash=pw)
+        officer = User(
+            email=OFFICER_LOGIN,
+            display_name="压测民警",
+            role=Role.OFFICER,
+            password_hash=pw,
+            community_id=communities[0].id,
+        )
+        admin = User(
+            email=ADMIN_LOGIN, display_name="压测管理员", role=Role.ADMIN, password_hash=pw
+        )
         s.add_all([officer, admin])
         s.flush()
-        s.add(OfficerProfile(user_id=officer.id, status=OfficerStatus.IN_OFFICE,
-                             office_hours="周一至周五"))
-        s.execute(insert(community_officers),
-                  [{"community_id": communities[0].id, "officer_id": officer.id}])
+        s.add(
+            OfficerProfile(
+                user_id=officer.id, status=OfficerStatus.IN_OFFICE, office_hours="周一至周五"
+            )
+        )
+        s.execute(
+            insert(community_officers),
+            [{"community_id": communities[0].id, "officer_id": officer.id}],
+        )
         s.commit()
         community_ids = [c.id for c in communities]
 
@@ -189,17 +204,19 @@ def seed(app: Any) -> dict[str, Any]:
         users = []
         for i in range(ROWS):
             p = phone(i)
-            users.append({
-                "id": first_user + i,
-                "phone": p,
-                "phone_hash": phone_index(p),
-                "password_hash": pw,
-                "display_name": f"居民{i}",
-                "role": Role.RESIDENT,
-                "community_id": None if i % 50 == 1 else community_ids[(i // 10) % COMMUNITIES],
-                "is_active_account": True,
-                "created_at": now - dt.timedelta(minutes=ROWS - i),
-            })
+            users.append(
+                {
+                    "id": first_user + i,
+                    "phone": p,
+                    "phone_hash": phone_index(p),
+                    "password_hash": pw,
+                    "display_name": f"居民{i}",
+                    "role": Role.RESIDENT,
+                    "community_id": None if i % 50 == 1 else community_ids[(i // 10) % COMMUNITIES],
+                    "is_active_account": True,
+                    "created_at": now - dt.timedelta(minutes=ROWS - i),
+                }
+            )
         s.execute(insert(User), users)
         verifications = []
         pending, approved = VerificationStatus.PENDING, VerificationStatus.APPROVED
@@ -208,28 +225,34 @@ def seed(app: Any) -> dict[str, Any]:
             number = resident_id(i)
             p = phone(i)
             status = statuses[i % 10]
-            verifications.append({
-                "user_id": first_user + i,
-                "real_name": "张" + "伟芳娜敏静秀英"[i % 7] + ("" if i % 3 else "华"),
-                "id_number": number,
-                "id_number_hash": id_index(number),
-                "phone": p,
-                "phone_hash": phone_index(p),
-                "status": status,
-                "decided_by_id": officer.id if status != pending else None,
-                "decided_at": now if status != pending else None,
-                "expires_at": now + dt.timedelta(days=365) if status == approved else None,
-                "created_at": now - dt.timedelta(minutes=ROWS - i),
-            })
+            verifications.append(
+                {
+                    "user_id": first_user + i,
+                    "real_name": "张" + "伟芳娜敏静秀英"[i % 7] + ("" if i % 3 else "华"),
+                    "id_number": number,
+                    "id_number_hash": id_index(number),
+                    "phone": p,
+                    "phone_hash": phone_index(p),
+                    "status": status,
+                    "decided_by_id": officer.id if status != pending else None,
+                    "decided_at": now if status != pending else None,
+                    "expires_at": now + dt.timedelta(days=365) if status == approved else None,
+                    "created_at": now - dt.timedelta(minutes=ROWS - i),
+                }
+            )
         s.execute(insert(IdentityVerification), verifications)
         s.commit()
         facts["insert_seconds"] = time.perf_counter() - t0
-        facts["pending_officer"] = s.scalar(text(
-            "SELECT count(*) FROM identity_verifications v JOIN users u ON u.id = v.user_id "
-            "WHERE v.status = 'pending' AND (u.community_id = :c OR u.community_id IS NULL)"
-        ), {"c": community_ids[0]})
-        facts["pending_all"] = s.scalar(text(
-            "SELECT count(*) FROM identity_verifications WHERE status = 'pending'"))
+        facts["pending_officer"] = s.scalar(
+            text(
+                "SELECT count(*) FROM identity_verifications v JOIN users u ON u.id = v.user_id "
+                "WHERE v.status = 'pending' AND (u.community_id = :c OR u.community_id IS NULL)"
+            ),
+            {"c": community_ids[0]},
+        )
+        facts["pending_all"] = s.scalar(
+            text("SELECT count(*) FROM identity_verifications WHERE status = 'pending'")
+        )
         facts["wanted_id"] = resident_id(ROWS // 2 + 7)
     return facts
 
@@ -246,17 +269,28 @@ def bench_requests(app: Any, facts: dict[str, Any]) -> None:
     admin.post("/login", data={"login": ADMIN_LOGIN, "password": PASSWORD})
     visitor = app.test_client()
 
-    print(f"\n  officer's pending queue: {facts['pending_officer']} rows "
-          f"(all pending: {facts['pending_all']})")
+    print(
+        f"\n  officer's pending queue: {facts['pending_officer']} rows "
+        f"(all pending: {facts['pending_all']})"
+    )
     last = max(1, -(-facts["pending_officer"] // 20))
     pages: list[tuple[str, Any, str]] = [
         ("GET /backoffice/verifications (officer, page 1)", officer, "/backoffice/verifications"),
-        (f"GET /backoffice/verifications?page={last} (officer, last)", officer,
-         f"/backoffice/verifications?page={last}"),
-        ("GET /backoffice/verifications?status=approved (officer)", officer,
-         "/backoffice/verifications?status=approved"),
-        ("GET /backoffice/verifications (admin, all communities)", admin,
-         "/backoffice/verifications"),
+        (
+            f"GET /backoffice/verifications?page={last} (officer, last)",
+            officer,
+            f"/backoffice/verifications?page={last}",
+        ),
+        (
+            "GET /backoffice/verifications?status=approved (officer)",
+            officer,
+            "/backoffice/verifications?status=approved",
+        ),
+        (
+            "GET /backoffice/verifications (admin, all communities)",
+            admin,
+            "/backoffice/verifications",
+        ),
         ("GET /backoffice/ (officer dashboard)", officer, "/backoffice/"),
         ("GET / (visitor)", visitor, "/"),
         ("GET / (officer, logged in)", officer, "/"),
@@ -295,10 +329,14 @@ def bench_primitives(app: Any, facts: dict[str, Any]) -> None:
         back = [c.decrypt(t) for t in tokens]
         t_dec = time.perf_counter() - t0
         assert back == values
-        line(f"AES-GCM encrypt ({ROWS} IDs)",
-             f"{ROWS / t_enc:,.0f}/s ({t_enc / ROWS * 1e6:.1f} µs each)")
-        line(f"AES-GCM decrypt ({ROWS} IDs)",
-             f"{ROWS / t_dec:,.0f}/s ({t_dec / ROWS * 1e6:.1f} µs each)")
+        line(
+            f"AES-GCM encrypt ({ROWS} IDs)",
+            f"{ROWS / t_enc:,.0f}/s ({t_enc / ROWS * 1e6:.1f} µs each)",
+        )
+        line(
+            f"AES-GCM decrypt ({ROWS} IDs)",
+            f"{ROWS / t_dec:,.0f}/s ({t_dec / ROWS * 1e6:.1f} µs each)",
+        )
         t0 = time.perf_counter()
         for v in values[:5000]:
             c.blind_index("id", v)
@@ -311,18 +349,23 @@ def bench_primitives(app: Any, facts: dict[str, Any]) -> None:
             t0 = time.perf_counter()
             found = db.session.scalars(
                 select(IdentityVerification).where(
-                    IdentityVerification.id_number_hash == id_index(wanted))
+                    IdentityVerification.id_number_hash == id_index(wanted)
+                )
             ).all()
             samples.append(time.perf_counter() - t0)
             db.session.rollback()
         assert len(found) == 1 and found[0].id_number == wanted
-        line(f"find one ID among {ROWS} by blind index (hash + query + decrypt)",
-             f"p50 {pct(samples, 50):.2f} ms   p95 {pct(samples, 95):.2f} ms")
+        line(
+            f"find one ID among {ROWS} by blind index (hash + query + decrypt)",
+            f"p50 {pct(samples, 50):.2f} ms   p95 {pct(samples, 95):.2f} ms",
+        )
 
         t0 = time.perf_counter()
         matches = [
-            row_id for row_id, token in db.session.execute(
-                text("SELECT id, id_number FROM identity_verifications"))
+            row_id
+            for row_id, token in db.session.execute(
+                text("SELECT id, id_number FROM identity_verifications")
+            )
             if c.decrypt(token) == wanted
         ]
         t_scan = time.perf_counter() - t0
@@ -333,18 +376,22 @@ def bench_primitives(app: Any, facts: dict[str, Any]) -> None:
 
 def run(label: str, url: str, instance: Path) -> None:
     print(f"\n== {label} ==")
-    app = create_app({
-        "INSTANCE_PATH": str(instance),
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-secret",
-        "PII_KEY": PII_KEY,
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_STORAGE_URI": "memory://",
-    })
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-secret",
+            "PII_KEY": PII_KEY,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
     t0 = time.perf_counter()
     facts = seed(app)
-    line(f"insert {ROWS} users + {ROWS} verifications (encrypted, bulk)",
-         f"{facts['insert_seconds']:.1f} s")
+    line(
+        f"insert {ROWS} users + {ROWS} verifications (encrypted, bulk)",
+        f"{facts['insert_seconds']:.1f} s",
+    )
     bench_requests(app, facts)
     bench_primitives(app, facts)
     line(f"total for {label}", f"{time.perf_counter() - t0:.0f} s")
@@ -377,8 +424,10 @@ def scratch_postgres(url: str) -> Iterator[str]:
 
 def main() -> None:
     started = time.perf_counter()
-    print(f"portal foundation benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, rows={ROWS}")
+    print(
+        f"portal foundation benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, rows={ROWS}"
+    )
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
         run("SQLite", f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance")
         pg = os.environ.get("PORTAL_TEST_DATABASE_URL")

@@ -109,8 +109,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.appointments import bp as appointments_bp
     from portal.backoffice import bp as backoffice_bp
     from portal.communities import bp as communities_bp
-    from portal.jobs_housing import bp as jobs_housing_bp
     from portal.consult import bp as consult_bp
+    from portal.jobs_housing import bp as jobs_housing_bp
     from portal.main import bp as main_bp
     from portal.notices import bp as notices_bp
     from portal.notifications import bp as notifications_bp

@@ -8,10 +8,11 @@ otherwise, so one place owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import enum
+from typing import Any, overload
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -33,6 +34,24 @@ class Base(DeclarativeBase):
 def utcnow() -> dt.datetime:
     """Timezone-aware UTC now; used as a callable default for timestamps."""
     return dt.datetime.now(dt.UTC)
+
+
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC datetime. SQLite hands back naive ones; every stored time is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def str_enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    """A Python enum stored by its values in a VARCHAR (no native DB enum to migrate)."""
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 def _scope() -> Any:

@@ -8,7 +8,6 @@ from typing import Any
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

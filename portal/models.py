@@ -8,8 +8,8 @@ from portal.appointments import models as appointments  # noqa: F401
 from portal.communities import models as communities  # noqa: F401
 from portal.consult import models as consult  # noqa: F401
 from portal.db import Base
-from portal.notices import models as notices  # noqa: F401
 from portal.jobs_housing import models as jobs_housing  # noqa: F401
+from portal.notices import models as notices  # noqa: F401
 from portal.notifications import models as notifications  # noqa: F401
 from portal.security import models as security  # noqa: F401
 from portal.station import models as station  # noqa: F401

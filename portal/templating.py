@@ -11,6 +11,7 @@ from flask import Flask, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
+from portal.db import as_utc
 from portal.security.pii import mask_id, mask_name, mask_phone
 
 
@@ -49,9 +50,7 @@ def page_arg() -> int:
 def _local(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return format_datetime(value, fmt)
+    return format_datetime(as_utc(value), fmt)
 
 
 def init_templating(app: Flask) -> None:

@@ -272,7 +272,7 @@ def test_huge_ids_are_404_not_500(app, client, world):
         args.update({a: 1 for a in int_args})
         path = rule.build(args, append_unknown=False)[1]
         huge = path
-        for a in int_args:
+        for _arg in int_args:
             huge = (
                 huge.replace("/1/", "/99999999999999999999/", 1)
                 if "/1/" in huge

@@ -14,8 +14,22 @@ from tests.conftest import login
 TEXT = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=200, max_size=400),
-    st.sampled_from(["", " ", "0", "-1", "99999999999999999999", "1e9", "null", "<b>x</b>",
-                     "' OR 1=1 --", "\x00", "2026-02-30", "11010519491231002X"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "1e9",
+            "null",
+            "<b>x</b>",
+            "' OR 1=1 --",
+            "\x00",
+            "2026-02-30",
+            "11010519491231002X",
+        ]
+    ),
 )
 
 FORMS = {
@@ -37,19 +51,26 @@ FORMS = {
         ("/backoffice/verifications/1/revoke", ["reason"]),
         ("/backoffice/organisations/1/reject", ["reason"]),
         ("/backoffice/profile", ["title", "office_hours", "contact", "bio"]),
-        ("/backoffice/walk-in", ["display_name", "real_name", "id_number", "community_id", "checked"]),
+        (
+            "/backoffice/walk-in",
+            ["display_name", "real_name", "id_number", "community_id", "checked"],
+        ),
     ],
     "admin": [
         ("/backoffice/calendar", ["day", "is_workday", "note"]),
-        ("/backoffice/communities", ["name", "slug", "district", "office_address", "office_phone",
-                                     "description"]),
+        (
+            "/backoffice/communities",
+            ["name", "slug", "district", "office_address", "office_phone", "description"],
+        ),
         ("/backoffice/communities/1/officers", ["officer_ids"]),
     ],
 }
 
-SETTINGS = settings(max_examples=15, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _fuzz_forms(client, role, data):
@@ -76,14 +97,18 @@ def test_forms_never_500_staff(app, world, data):
 
 JSON_VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), TEXT),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
 )
-API = [("/api/v1/session", ["login", "password"]),
-       ("/api/v1/users", ["login", "display_name", "community_id", "password", "confirm"]),
-       ("/api/v1/verification", ["real_name", "id_number", "phone", "consent"]),
-       ("/api/v1/verification/organisation", ["org_name", "credit_code"]),
-       ("/api/v1/notifications/read", ["id"])]
+API = [
+    ("/api/v1/session", ["login", "password"]),
+    ("/api/v1/users", ["login", "display_name", "community_id", "password", "confirm"]),
+    ("/api/v1/verification", ["real_name", "id_number", "phone", "consent"]),
+    ("/api/v1/verification/organisation", ["org_name", "credit_code"]),
+    ("/api/v1/notifications/read", ["id"]),
+]
 
 
 @SETTINGS
@@ -92,10 +117,13 @@ def test_api_never_500(app, world, data):
     client = app.test_client()
     login(client, "resident@example.com")
     for path, fields in API:
-        body = data.draw(st.one_of(
-            st.fixed_dictionaries({f: JSON_VALUES for f in fields}),
-            JSON_VALUES,
-        ), label=path)
+        body = data.draw(
+            st.one_of(
+                st.fixed_dictionaries({f: JSON_VALUES for f in fields}),
+                JSON_VALUES,
+            ),
+            label=path,
+        )
         resp = client.post(path, json=body)
         assert resp.status_code < 500, (path, body, resp.status_code)
         assert resp.is_json, path

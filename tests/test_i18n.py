@@ -114,7 +114,8 @@ def test_every_message_has_an_english_translation(extracted, en_catalogue) -> No
 
 def test_catalogue_has_no_fuzzy_or_empty_entries(en_catalogue) -> None:
     bad = [
-        m.id for m in en_catalogue
+        m.id
+        for m in en_catalogue
         if m.id and (m.fuzzy or not (m.string if isinstance(m.string, str) else all(m.string)))
     ]
     assert not bad, f"fuzzy or empty entries in the English catalogue: {bad}"
@@ -127,8 +128,11 @@ PLACEHOLDER = re.compile(
 
 def _placeholders(text: str) -> list[tuple[str | None, str]]:
     return sorted(
-        ((m.group("name"), m.group("conv")) for m in PLACEHOLDER.finditer(text)
-         if m.group("conv") != "%"),
+        (
+            (m.group("name"), m.group("conv"))
+            for m in PLACEHOLDER.finditer(text)
+            if m.group("conv") != "%"
+        ),
         key=repr,
     )
 
@@ -223,8 +227,13 @@ def test_switching_to_english_and_back(client, world) -> None:
 
     page = _page(client, "/login")
     assert 'lang="en"' in page
-    for text in ("Log in", "Mobile number or email", "Password", "Forgot your password?",
-                 "Create an account"):
+    for text in (
+        "Log in",
+        "Mobile number or email",
+        "Password",
+        "Forgot your password?",
+        "Create an account",
+    ):
         assert text in page, text
     assert "紧急情况请拨打110" not in page
     assert "手机号或邮箱" not in page
@@ -310,8 +319,10 @@ def test_api_errors_in_english_with_lang_parameter(client, world) -> None:
     assert body["message"] == "Some of the submitted data is invalid."
     assert body["fields"]["login"] == ["Please enter your mobile number or email."]
 
-    resp = client.post("/api/v1/session?lang=en",
-                       json={"login": "nobody@example.com", "password": "wrong password"})
+    resp = client.post(
+        "/api/v1/session?lang=en",
+        json={"login": "nobody@example.com", "password": "wrong password"},
+    )
     assert resp.status_code == 401
     assert resp.get_json()["error"]["message"] == "Incorrect mobile number/email or password."
 

@@ -10,7 +10,6 @@ from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -20,14 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.communities.models import Community, OfficerProfile, community_officers
-from portal.db import Base, utcnow
+from portal.db import Base, as_utc, str_enum, utcnow
 from portal.security.pii import EncryptedString
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class Role(enum.StrEnum):
@@ -62,7 +55,7 @@ class User(UserMixin, Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(40))
-    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.RESIDENT, index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.RESIDENT, index=True)
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -179,18 +172,13 @@ class _Decision:
         """Approved and not yet expired."""
         if self.status != VerificationStatus.APPROVED:
             return False
-        return self.expires_at is None or _aware(self.expires_at) > utcnow()
+        return self.expires_at is None or as_utc(self.expires_at) > utcnow()
 
     def can_be_decided(self) -> bool:
         return self.status == VerificationStatus.PENDING
 
     def can_be_revoked(self) -> bool:
         return self.status == VerificationStatus.APPROVED
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class IdentityVerification(_Decision, Base):
@@ -221,7 +209,7 @@ class IdentityVerification(_Decision, Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     photo_filename: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[VerificationStatus] = mapped_column(
-        _enum(VerificationStatus), default=VerificationStatus.PENDING
+        str_enum(VerificationStatus), default=VerificationStatus.PENDING
     )
     conflict_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
@@ -245,7 +233,7 @@ class OrganisationVerification(_Decision, Base):
     org_name: Mapped[str] = mapped_column(String(100))
     credit_code: Mapped[str] = mapped_column(String(18), index=True)
     status: Mapped[VerificationStatus] = mapped_column(
-        _enum(VerificationStatus), default=VerificationStatus.PENDING, index=True
+        str_enum(VerificationStatus), default=VerificationStatus.PENDING, index=True
     )
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

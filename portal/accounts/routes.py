@@ -117,8 +117,10 @@ def forgot_password() -> Any:
             form.login.data,
             # Built on the configured public address, never on the request's Host header,
             # so a forged Host cannot turn the link into someone else's site.
-            lambda token: current_app.config["BASE_URL"].rstrip("/")
-            + url_for("accounts.reset_password", token=token),
+            lambda token: (
+                current_app.config["BASE_URL"].rstrip("/")
+                + url_for("accounts.reset_password", token=token)
+            ),
         )
         flash(_("如果该账户存在，重设密码的链接已发出，请查收邮件或短信。"), "success")
         return redirect(url_for("accounts.login"))

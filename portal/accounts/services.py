@@ -29,15 +29,11 @@ from portal.accounts.models import (
 )
 from portal.accounts.passwords import check_password, hash_password, needs_rehash
 from portal.communities.models import Community, OfficerProfile
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.notifications.services import notify, queue_message
 from portal.security import audit
 from portal.security.pii import id_index, normalize_phone, phone_index
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _token_hash(token: str) -> str:
@@ -154,13 +150,13 @@ def user_for_session_token(token: str | None) -> User | None:
     now = utcnow()
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     max_age = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
-    if now - _aware(row.last_seen_at) > idle or now - _aware(row.created_at) > max_age:
+    if now - as_utc(row.last_seen_at) > idle or now - as_utc(row.created_at) > max_age:
         row.ended_at = now
         db.session.commit()
         return None
     if not row.user.is_active:
         return None
-    if now - _aware(row.last_seen_at) > dt.timedelta(minutes=1):
+    if now - as_utc(row.last_seen_at) > dt.timedelta(minutes=1):
         row.last_seen_at = now
         db.session.commit()
     return row.user
@@ -191,7 +187,8 @@ def request_password_reset(login: str, reset_url_for: object) -> None:
     )
     link = reset_url_for(token)  # type: ignore[operator]
     body = _(
-        "您好，%(name)s：\n\n请在 %(minutes)s 分钟内打开下面的链接设置新密码（只能使用一次）：\n%(link)s\n\n"
+        "您好，%(name)s：\n\n"
+        "请在 %(minutes)s 分钟内打开下面的链接设置新密码（只能使用一次）：\n%(link)s\n\n"
         "如果不是您本人操作，请忽略本邮件。",
         name=user.display_name,
         minutes=minutes,
@@ -209,7 +206,7 @@ def reset_token_user(token: str) -> PasswordResetToken | None:
     row = db.session.scalar(
         select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token or ""))
     )
-    if row is None or row.used_at is not None or _aware(row.expires_at) < utcnow():
+    if row is None or row.used_at is not None or as_utc(row.expires_at) < utcnow():
         return None
     return row
 

@@ -17,7 +17,7 @@ from portal.api.spec import operation
 from portal.appointments import services as svc
 from portal.appointments.forms import ApiBookForm, CheckInForm, ReasonForm, RescheduleForm
 from portal.appointments.models import Booking, Service
-from portal.db import db
+from portal.db import as_utc, db
 from portal.errors import DomainError
 from portal.security.access import login_required, roles_required
 from portal.security.pii import mask_name
@@ -66,19 +66,27 @@ SLOTS = {
 
 def service_json(s: Service) -> dict[str, Any]:
     return {
-        "id": s.id, "name": s.name, "description": s.description,
-        "duration_minutes": s.duration_minutes, "provider_role": s.provider_role.value,
-        "location": s.location.value, "needs_confirmation": s.needs_confirmation,
+        "id": s.id,
+        "name": s.name,
+        "description": s.description,
+        "duration_minutes": s.duration_minutes,
+        "provider_role": s.provider_role.value,
+        "location": s.location.value,
+        "needs_confirmation": s.needs_confirmation,
         "materials": s.materials_list,
     }
 
 
 def booking_json(b: Booking) -> dict[str, Any]:
     return {
-        "code": b.code, "service": b.service.name, "service_id": b.service_id,
-        "provider": b.provider.display_name, "resident": mask_name(b.resident.display_name),
-        "starts_at": svc._aware(b.starts_at).isoformat(),
-        "ends_at": svc._aware(b.ends_at).isoformat(), "status": b.status.value,
+        "code": b.code,
+        "service": b.service.name,
+        "service_id": b.service_id,
+        "provider": b.provider.display_name,
+        "resident": mask_name(b.resident.display_name),
+        "starts_at": as_utc(b.starts_at).isoformat(),
+        "ends_at": as_utc(b.ends_at).isoformat(),
+        "status": b.status.value,
         "materials": b.service.materials_list,
         "ics": f"/api/v1/appointments/bookings/{b.code}/ics",
         "qr": f"/appointments/b/{b.code}/qr.svg",
@@ -86,8 +94,13 @@ def booking_json(b: Booking) -> dict[str, Any]:
 
 
 def _taken(exc: svc.SlotTaken) -> Any:
-    resp = jsonify(error={"code": exc.code, "message": exc.message,
-                          "alternatives": [a.isoformat() for a in exc.alternatives]})
+    resp = jsonify(
+        error={
+            "code": exc.code,
+            "message": exc.message,
+            "alternatives": [a.isoformat() for a in exc.alternatives],
+        }
+    )
     resp.status_code = 409
     return resp
 
@@ -100,18 +113,23 @@ def _mine(code: str) -> Booking | None:
 
 
 @bp.route("/appointments/services")
-@operation("appointments", "Bookable services with their materials",
-           response={"type": "object", "properties": {"items": {"type": "array",
-                                                                 "items": SERVICE}}})
+@operation(
+    "appointments",
+    "Bookable services with their materials",
+    response={"type": "object", "properties": {"items": {"type": "array", "items": SERVICE}}},
+)
 def appointment_services() -> Any:
     return jsonify(items=[service_json(s) for s in svc.active_services()])
 
 
 @bp.route("/appointments/services/<int:service_id>/slots")
 @login_required
-@operation("appointments",
-           "Free slots (UTC) of a provider for a service (?provider_id=&from=YYYY-MM-DD&days=)",
-           response=SLOTS, auth="any")
+@operation(
+    "appointments",
+    "Free slots (UTC) of a provider for a service (?provider_id=&from=YYYY-MM-DD&days=)",
+    response=SLOTS,
+    auth="any",
+)
 def appointment_slots(service_id: int) -> Any:
     service = svc.get_by_id(Service, service_id)
     if service is None or not service.is_active:
@@ -119,8 +137,9 @@ def appointment_slots(service_id: int) -> Any:
     providers = svc.providers_for(service, current_user)
     try:
         pid = int(request.args.get("provider_id") or (providers[0].id if providers else 0))
-        first = dt.date.fromisoformat(request.args["from"][:10]) if request.args.get("from") \
-            else None
+        first = (
+            dt.date.fromisoformat(request.args["from"][:10]) if request.args.get("from") else None
+        )
         days = max(1, min(int(request.args.get("days", 14)), 31))
     except ValueError:
         return error(400, "bad_request", _("参数不正确。"))
@@ -136,8 +155,14 @@ def appointment_slots(service_id: int) -> Any:
 
 @bp.route("/appointments/bookings", methods=["POST"])
 @login_required
-@operation("appointments", "Book a slot (409 slot_taken with alternatives)", form=ApiBookForm,
-           response=BOOKING, auth="any", status=201)
+@operation(
+    "appointments",
+    "Book a slot (409 slot_taken with alternatives)",
+    form=ApiBookForm,
+    response=BOOKING,
+    auth="any",
+    status=201,
+)
 def appointment_book() -> Any:
     form, err = validated(ApiBookForm)
     if err:
@@ -147,8 +172,14 @@ def appointment_book() -> Any:
     if service is None or provider is None:
         return error(404, "not_found", _("服务或接待人不存在。"))
     try:
-        b = svc.book(current_user, service, provider, form.starts_at_value,
-                     address=form.address.data or "", note=form.note.data or "")
+        b = svc.book(
+            current_user,
+            service,
+            provider,
+            form.starts_at_value,
+            address=form.address.data or "",
+            note=form.note.data or "",
+        )
     except svc.SlotTaken as exc:
         return _taken(exc)
     except DomainError as exc:
@@ -158,18 +189,25 @@ def appointment_book() -> Any:
 
 @bp.route("/appointments/bookings")
 @login_required
-@operation("appointments", "My bookings, newest first",
-           response={"type": "object", "properties": {"items": {"type": "array",
-                                                                 "items": BOOKING}}},
-           auth="any")
+@operation(
+    "appointments",
+    "My bookings, newest first",
+    response={"type": "object", "properties": {"items": {"type": "array", "items": BOOKING}}},
+    auth="any",
+)
 def appointment_bookings() -> Any:
     return jsonify(items=[booking_json(b) for b in svc.my_bookings(current_user)])
 
 
 @bp.route("/appointments/bookings/<code>/cancel", methods=["POST"])
 @login_required
-@operation("appointments", "Cancel a booking with a reason (until the cutoff)",
-           form=ReasonForm, response=BOOKING, auth="any")
+@operation(
+    "appointments",
+    "Cancel a booking with a reason (until the cutoff)",
+    form=ReasonForm,
+    response=BOOKING,
+    auth="any",
+)
 def appointment_cancel(code: str) -> Any:
     b = _mine(code)
     if b is None:
@@ -186,8 +224,13 @@ def appointment_cancel(code: str) -> Any:
 
 @bp.route("/appointments/bookings/<code>/reschedule", methods=["POST"])
 @login_required
-@operation("appointments", "Move a booking to another free slot (until the cutoff)",
-           form=RescheduleForm, response=BOOKING, auth="any")
+@operation(
+    "appointments",
+    "Move a booking to another free slot (until the cutoff)",
+    form=RescheduleForm,
+    response=BOOKING,
+    auth="any",
+)
 def appointment_reschedule(code: str) -> Any:
     b = _mine(code)
     if b is None:
@@ -211,14 +254,22 @@ def appointment_ics(code: str) -> Any:
     b = _mine(code)
     if b is None:
         return error(404, "not_found", _("预约不存在。"))
-    return Response(svc.ics_bytes(b), mimetype="text/calendar",
-                    headers={"Content-Disposition": f'attachment; filename="{b.code}.ics"'})
+    return Response(
+        svc.ics_bytes(b),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{b.code}.ics"'},
+    )
 
 
 @bp.route("/appointments/checkin", methods=["POST"])
 @roles_required("officer", "admin", "lawyer")
-@operation("appointments", "Check a resident in by booking code", form=CheckInForm,
-           response=BOOKING, auth="officer")
+@operation(
+    "appointments",
+    "Check a resident in by booking code",
+    form=CheckInForm,
+    response=BOOKING,
+    auth="officer",
+)
 def appointment_check_in() -> Any:
     form, err = validated(CheckInForm)
     if err:

@@ -17,9 +17,9 @@ from portal.api.spec import operation
 from portal.consult import chat
 from portal.consult import services as svc
 from portal.consult.forms import AskForm, MessageForm, RateForm, ReopenForm
-from portal.consult.models import Category, Consultation, Conversation, aware
+from portal.consult.models import Category, Consultation, Conversation
 from portal.consult.sla import describe_target
-from portal.db import db
+from portal.db import as_utc, db
 from portal.errors import DomainError
 from portal.security.access import login_required, require
 from portal.templating import page_arg
@@ -108,7 +108,7 @@ CHAT_PAGE = {
 
 
 def _summary(c: Consultation) -> dict[str, Any]:
-    due = aware(c.due_at)
+    due = as_utc(c.due_at)
     return {
         "id": c.id,
         "category": c.category.value,
@@ -116,7 +116,7 @@ def _summary(c: Consultation) -> dict[str, Any]:
         "status": c.status.value,
         "is_public": c.is_public,
         "is_urgent": c.is_urgent,
-        "created_at": aware(c.created_at).isoformat(),
+        "created_at": as_utc(c.created_at).isoformat(),
         "due_at": due.isoformat() if due else None,
         "reply_target": describe_target(due, svc._now()) if due else None,
         "rating": c.rating,
@@ -133,7 +133,7 @@ def question_json(c: Consultation) -> dict[str, Any]:
                 "id": m.id,
                 "kind": m.kind.value,
                 "body": m.body,
-                "created_at": aware(m.created_at).isoformat(),
+                "created_at": as_utc(m.created_at).isoformat(),
                 "from_staff": m.author_id is not None and m.author_id != c.asker_id,
             }
             for m in messages

@@ -116,18 +116,26 @@ def parse_periods(text: str) -> list[tuple[int, dt.time, dt.time]] | None:
 
 class PlanForm(PortalForm):
     periods = TextAreaField(
-        _l("接待时段"), filters=CLEAN, validators=[Length(max=2000)],
+        _l("接待时段"),
+        filters=CLEAN,
+        validators=[Length(max=2000)],
         description=_l("每行一个时段：星期（1-7） 开始-结束，如 1 09:00-12:00"),
     )
     breaks = TextAreaField(_l("休息时段"), filters=CLEAN, validators=[Optional(), Length(max=2000)])
-    slot_minutes = IntegerField(_l("号源间隔（分钟）"), default=30,
-                                validators=[InputRequired(), NumberRange(5, 240)])
-    buffer_minutes = IntegerField(_l("两次预约之间的缓冲（分钟）"), default=0,
-                                  validators=[InputRequired(), NumberRange(0, 120)])
-    min_notice_minutes = IntegerField(_l("最短提前预约（分钟）"), default=120,
-                                      validators=[InputRequired(), NumberRange(0, 10080)])
-    horizon_days = IntegerField(_l("可预约天数"), default=14,
-                                validators=[InputRequired(), NumberRange(1, 90)])
+    slot_minutes = IntegerField(
+        _l("号源间隔（分钟）"), default=30, validators=[InputRequired(), NumberRange(5, 240)]
+    )
+    buffer_minutes = IntegerField(
+        _l("两次预约之间的缓冲（分钟）"),
+        default=0,
+        validators=[InputRequired(), NumberRange(0, 120)],
+    )
+    min_notice_minutes = IntegerField(
+        _l("最短提前预约（分钟）"), default=120, validators=[InputRequired(), NumberRange(0, 10080)]
+    )
+    horizon_days = IntegerField(
+        _l("可预约天数"), default=14, validators=[InputRequired(), NumberRange(1, 90)]
+    )
     follow_holidays = BooleanField(_l("法定节假日不接待"), default=True)
 
     def validate_periods(self, field: TextAreaField) -> None:
@@ -141,11 +149,11 @@ class PlanForm(PortalForm):
 
 class ExceptionForm(PortalForm):
     kind = SelectField(
-        _l("类型"), choices=[(k.value, k.label) for k in ExceptionKind],
+        _l("类型"),
+        choices=[(k.value, k.label) for k in ExceptionKind],
         validators=[DataRequired()],
     )
-    starts_at = DateTimeLocalField(_l("开始"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired()])
+    starts_at = DateTimeLocalField(_l("开始"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("结束"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     reason = StringField(_l("原因"), filters=CLEAN, validators=[Optional(), Length(max=200)])
 
@@ -159,8 +167,9 @@ class ServiceForm(PortalForm):
     description = TextAreaField(
         _l("说明"), filters=CLEAN, validators=[Optional(), Length(max=2000)]
     )
-    duration_minutes = IntegerField(_l("时长（分钟）"), default=30,
-                                    validators=[InputRequired(), NumberRange(5, 480)])
+    duration_minutes = IntegerField(
+        _l("时长（分钟）"), default=30, validators=[InputRequired(), NumberRange(5, 480)]
+    )
     provider_role = SelectField(_l("接待人"), validators=[DataRequired()])
     location = SelectField(_l("地点"), validators=[DataRequired()])
     needs_confirmation = BooleanField(_l("需民警确认"))

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -31,17 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Role, User
-from portal.db import Base, utcnow
+from portal.db import Base, str_enum, utcnow
 
 #: The grid of claimed units, in minutes. Slot lengths, durations and buffers are
 #: multiples of it, so two overlapping bookings always share at least one unit.
 CLAIM_UNIT = 5
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class Location(enum.StrEnum):
@@ -63,10 +56,10 @@ class Service(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
     provider_role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        str_enum(Role),
         default=Role.OFFICER,
     )
-    location: Mapped[Location] = mapped_column(_enum(Location), default=Location.STATION)
+    location: Mapped[Location] = mapped_column(str_enum(Location), default=Location.STATION)
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
     materials: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -111,13 +104,11 @@ class PlanPeriod(Base):
     __tablename__ = "appointment_plan_periods"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    provider_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    provider_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
     starts_at: Mapped[dt.time] = mapped_column(Time)
     ends_at: Mapped[dt.time] = mapped_column(Time)
-    kind: Mapped[PeriodKind] = mapped_column(_enum(PeriodKind), default=PeriodKind.WORK)
+    kind: Mapped[PeriodKind] = mapped_column(str_enum(PeriodKind), default=PeriodKind.WORK)
 
     __table_args__ = (CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),)
 
@@ -144,10 +135,8 @@ class PlanException(Base):
     __tablename__ = "appointment_exceptions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    provider_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[ExceptionKind] = mapped_column(_enum(ExceptionKind))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ExceptionKind] = mapped_column(str_enum(ExceptionKind))
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(String(200), default="")
@@ -194,7 +183,7 @@ class Booking(Base):
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[BookingStatus] = mapped_column(
-        _enum(BookingStatus), default=BookingStatus.CONFIRMED
+        str_enum(BookingStatus), default=BookingStatus.CONFIRMED
     )
     needs_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[str] = mapped_column(String(200), default="")

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from portal.accounts.models import User
 from portal.appointments import services as svc
 from portal.backoffice.panels import Panel, register_panel
+from portal.db import as_utc
 from portal.security.pii import mask_name
 from portal.station.calendar import STATION_TZ
 
@@ -19,14 +20,17 @@ def appointments_panel(officer: User) -> Panel:
     pending = svc.pending_requests(officer)
     rows = [
         (
-            _("待确认：%(s)s %(t)s", s=b.service.name,
-              t=f"{svc._aware(b.starts_at).astimezone(STATION_TZ):%m-%d %H:%M}"),
+            _(
+                "待确认：%(s)s %(t)s",
+                s=b.service.name,
+                t=f"{as_utc(b.starts_at).astimezone(STATION_TZ):%m-%d %H:%M}",
+            ),
             url_for("appointments.officer_day"),
         )
         for b in pending[:3]
     ] + [
         (
-            f"{svc._aware(b.starts_at).astimezone(STATION_TZ):%H:%M} {b.service.name} "
+            f"{as_utc(b.starts_at).astimezone(STATION_TZ):%H:%M} {b.service.name} "
             f"{mask_name(b.resident.display_name)} · {b.status.label}",
             url_for("appointments.officer_day"),
         )

@@ -62,8 +62,12 @@ def index() -> Any:
     return render_template("appointments/index.html", services=svc.active_services())
 
 
-def _render_service(service: Service, form: BookForm, status: int = 200,
-                    alternatives: list[dt.datetime] | None = None) -> Any:
+def _render_service(
+    service: Service,
+    form: BookForm,
+    status: int = 200,
+    alternatives: list[dt.datetime] | None = None,
+) -> Any:
     providers = svc.providers_for(service, current_user)
     try:
         chosen = int(request.values.get("provider_id") or (providers[0].id if providers else 0))
@@ -72,8 +76,13 @@ def _render_service(service: Service, form: BookForm, status: int = 200,
     provider = next((p for p in providers if p.id == chosen), None)
     slots = svc.free_slots(service, provider.id, days=31) if provider else []
     return render_template(
-        "appointments/service.html", service=service, providers=providers, provider=provider,
-        days=_by_day(slots), form=form, alternatives=alternatives or [],
+        "appointments/service.html",
+        service=service,
+        providers=providers,
+        provider=provider,
+        days=_by_day(slots),
+        form=form,
+        alternatives=alternatives or [],
         alt_days=_by_day(alternatives or []),
     ), status
 
@@ -96,8 +105,14 @@ def book(service_id: int) -> Any:
     if provider is None:
         abort(404)
     try:
-        booking = svc.book(current_user, service, provider, form.starts_at_value,
-                           address=form.address.data or "", note=form.note.data or "")
+        booking = svc.book(
+            current_user,
+            service,
+            provider,
+            form.starts_at_value,
+            address=form.address.data or "",
+            note=form.note.data or "",
+        )
     except svc.SlotTaken as exc:
         flash(exc.message, "error")
         return _render_service(service, form, 409, exc.alternatives)
@@ -119,7 +134,10 @@ def show(code: str) -> Any:
     """The confirmation page: code, QR, calendar file, materials, cancel/reschedule."""
     booking = _booking_or_404(code)
     return render_template(
-        "appointments/show.html", b=booking, reason_form=ReasonForm(), rate_form=RateForm(),
+        "appointments/show.html",
+        b=booking,
+        reason_form=ReasonForm(),
+        rate_form=RateForm(),
         is_resident=booking.resident_id == current_user.id,
     )
 
@@ -128,8 +146,11 @@ def show(code: str) -> Any:
 @login_required
 def qr(code: str) -> Any:
     booking = _booking_or_404(code)
-    return Response(svc.qr_svg(booking.code), mimetype="image/svg+xml",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        svc.qr_svg(booking.code),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 @bp.route("/appointments/b/<code>/booking.ics")
@@ -137,7 +158,8 @@ def qr(code: str) -> Any:
 def ics(code: str) -> Any:
     booking = _booking_or_404(code)
     return Response(
-        svc.ics_bytes(booking), mimetype="text/calendar",
+        svc.ics_bytes(booking),
+        mimetype="text/calendar",
         headers={"Content-Disposition": f'attachment; filename="{booking.code}.ics"'},
     )
 
@@ -180,10 +202,14 @@ def reschedule(code: str) -> Any:
             status = 409
     elif request.method == "POST":
         status = 422
-    slots = svc.free_slots(booking.service, booking.provider_id, days=31,
-                           exclude_booking_id=booking.id) if booking.is_open else []
-    return render_template("appointments/reschedule.html", b=booking, form=form,
-                           days=_by_day(alternatives or slots)), status
+    slots = (
+        svc.free_slots(booking.service, booking.provider_id, days=31, exclude_booking_id=booking.id)
+        if booking.is_open
+        else []
+    )
+    return render_template(
+        "appointments/reschedule.html", b=booking, form=form, days=_by_day(alternatives or slots)
+    ), status
 
 
 @bp.route("/appointments/b/<code>/rate", methods=["POST"])
@@ -223,9 +249,16 @@ def officer_day() -> Any:
     bookings = svc.provider_bookings(current_user, first, 7 if week else 1)
     grouped = [(d, list(g)) for d, g in groupby(bookings, key=lambda b: local_day(b.starts_at))]
     return render_template(
-        "appointments/officer_day.html", day=day, week=week, first=first, grouped=grouped,
-        pending=svc.pending_requests(current_user), checkin_form=CheckInForm(),
-        finish_form=FinishForm(), tz=STATION_TZ, timedelta=dt.timedelta,
+        "appointments/officer_day.html",
+        day=day,
+        week=week,
+        first=first,
+        grouped=grouped,
+        pending=svc.pending_requests(current_user),
+        checkin_form=CheckInForm(),
+        finish_form=FinishForm(),
+        tz=STATION_TZ,
+        timedelta=dt.timedelta,
     )
 
 
@@ -281,10 +314,12 @@ def plan() -> Any:
     if form.validate_on_submit():
         try:
             warnings = svc.save_plan(
-                current_user, current_user,
+                current_user,
+                current_user,
                 periods=parse_periods(form.periods.data) or [],
                 breaks=parse_periods(form.breaks.data) or [],
-                slot_minutes=form.slot_minutes.data, buffer_minutes=form.buffer_minutes.data,
+                slot_minutes=form.slot_minutes.data,
+                buffer_minutes=form.buffer_minutes.data,
                 min_notice_minutes=form.min_notice_minutes.data,
                 horizon_days=form.horizon_days.data,
                 follow_holidays=bool(form.follow_holidays.data),
@@ -302,10 +337,12 @@ def plan() -> Any:
         current = svc.plan_of(current_user.id)
         if current is not None:
             data = svc.plan_data(current_user.id)
-            form.periods.data = _fmt(sorted((wd, a, b) for wd, ps in data.periods.items()
-                                            for a, b in ps))
-            form.breaks.data = _fmt(sorted((wd, a, b) for wd, ps in data.breaks.items()
-                                           for a, b in ps))
+            form.periods.data = _fmt(
+                sorted((wd, a, b) for wd, ps in data.periods.items() for a, b in ps)
+            )
+            form.breaks.data = _fmt(
+                sorted((wd, a, b) for wd, ps in data.breaks.items() for a, b in ps)
+            )
             form.slot_minutes.data = current.slot_minutes
             form.buffer_minutes.data = current.buffer_minutes
             form.min_notice_minutes.data = current.min_notice_minutes
@@ -316,12 +353,15 @@ def plan() -> Any:
     from portal.appointments.models import PlanException
 
     exceptions = db.session.scalars(
-        select(PlanException).where(PlanException.provider_id == current_user.id,
-                                    PlanException.ends_at > utcnow())
+        select(PlanException)
+        .where(PlanException.provider_id == current_user.id, PlanException.ends_at > utcnow())
         .order_by(PlanException.starts_at)
     ).all()
     return render_template(
-        "appointments/plan.html", form=form, exc_form=ExceptionForm(), exceptions=exceptions,
+        "appointments/plan.html",
+        form=form,
+        exc_form=ExceptionForm(),
+        exceptions=exceptions,
         warnings=svc.plan_warnings(current_user.id),
     ), status
 
@@ -336,13 +376,22 @@ def add_exception() -> Any:
     start = form.starts_at.data.replace(tzinfo=STATION_TZ)
     end = form.ends_at.data.replace(tzinfo=STATION_TZ)
     try:
-        affected = svc.add_exception(current_user, current_user, ExceptionKind(form.kind.data),
-                                     start, end, form.reason.data or "")
+        affected = svc.add_exception(
+            current_user,
+            current_user,
+            ExceptionKind(form.kind.data),
+            start,
+            end,
+            form.reason.data or "",
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("appointments.plan"), 303)
-    flash(_("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected))
-          + "".join(f" {b.code} {svc._when(b)}" for b in affected), "success")
+    flash(
+        _("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected))
+        + "".join(f" {b.code} {svc._when(b)}" for b in affected),
+        "success",
+    )
     return redirect(url_for("appointments.plan"))
 
 
@@ -394,8 +443,9 @@ def _service_page(service: Service | None) -> Any:
     from sqlalchemy import select
 
     all_services = db.session.scalars(select(Service).order_by(Service.id)).all()
-    return render_template("appointments/services.html", form=form, service=service,
-                           services=all_services), status
+    return render_template(
+        "appointments/services.html", form=form, service=service, services=all_services
+    ), status
 
 
 @bp.cli.command("send-reminders")

@@ -32,7 +32,7 @@ from portal.appointments.models import (
     WorkingPlan,
 )
 from portal.appointments.slots import PlanData, compute_free_slots, half_days, local_day
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
 from portal.security import audit
@@ -65,11 +65,6 @@ def _cfg(key: str, default: int) -> int:
         return int(os.environ.get(f"PORTAL_{key}", default))
     except ValueError:
         return default
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
 
 
 # -- services and providers ---------------------------------------------------------------
@@ -163,8 +158,9 @@ def save_plan(
     for kind, rows in ((PeriodKind.WORK, periods), (PeriodKind.BREAK, breaks)):
         for weekday, a, b in rows:
             db.session.add(
-                PlanPeriod(provider_id=provider.id, weekday=weekday, starts_at=a, ends_at=b,
-                           kind=kind)
+                PlanPeriod(
+                    provider_id=provider.id, weekday=weekday, starts_at=a, ends_at=b, kind=kind
+                )
             )
     db.session.flush()
     audit.record(actor, "appointments.plan", subject=provider)
@@ -216,17 +212,17 @@ def free_slots(
     )
     if exclude_booking_id is not None:
         stmt = stmt.where(Booking.id != exclude_booking_id)
-    booked = [(_aware(s), _aware(e)) for s, e in db.session.execute(stmt).all()]
+    booked = [(as_utc(s), as_utc(e)) for s, e in db.session.execute(stmt).all()]
     working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
     return compute_free_slots(
         data,
         duration_minutes=service.duration_minutes,
         first_day=first_day,
         last_day=last_day,
-        now=_aware(now),
+        now=as_utc(now),
         is_working_day=working_day,
-        unavailable=[(_aware(s), _aware(e)) for k, s, e in exc if k != ExceptionKind.EXTRA],
-        extras=[(_aware(s), _aware(e)) for k, s, e in exc if k == ExceptionKind.EXTRA],
+        unavailable=[(as_utc(s), as_utc(e)) for k, s, e in exc if k != ExceptionKind.EXTRA],
+        extras=[(as_utc(s), as_utc(e)) for k, s, e in exc if k == ExceptionKind.EXTRA],
         booked=booked,
     )
 
@@ -235,14 +231,18 @@ def _any_day(day: dt.date) -> bool:
     return True
 
 
-def alternatives(service: Service, provider_id: int, around: dt.datetime, n: int = 5,
-                 now: dt.datetime | None = None) -> list[dt.datetime]:
+def alternatives(
+    service: Service,
+    provider_id: int,
+    around: dt.datetime,
+    n: int = 5,
+    now: dt.datetime | None = None,
+) -> list[dt.datetime]:
     """The next few free slots from the day of ``around`` on."""
     later: list[dt.datetime] = []
     slots: list[dt.datetime] = []
     for days in (2, 14):  # the next two days usually suffice; look further only if not
-        slots = free_slots(service, provider_id, first_day=local_day(around), days=days,
-                           now=now)
+        slots = free_slots(service, provider_id, first_day=local_day(around), days=days, now=now)
         later = [s for s in slots if s >= around]
         if len(later) >= n:
             break
@@ -278,13 +278,16 @@ def _new_code() -> str:
 
 
 def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
-    return db.session.scalar(
-        select(func.count()).where(
-            Booking.resident_id == resident_id,
-            Booking.status.in_(OPEN_STATUSES),
-            Booking.ends_at > now,
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Booking.resident_id == resident_id,
+                Booking.status.in_(OPEN_STATUSES),
+                Booking.ends_at > now,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def needs_approval(resident_id: int) -> bool:
@@ -319,7 +322,7 @@ def book(
 ) -> Booking:
     """Book a slot. The claim rows make a concurrent double booking impossible."""
     now = now or utcnow()
-    starts_at = _aware(starts_at)
+    starts_at = as_utc(starts_at)
     if not service.is_active or provider.role != service.provider_role:
         raise DomainError(_("该服务不可预约。"), field="provider_id")
     if provider.id not in {p.id for p in providers_for(service, resident)}:
@@ -366,18 +369,33 @@ def book(
     from portal.notifications.services import notify
 
     if pending:
-        notify(resident, _l("预约已提交，等待民警确认"), _l("%(s)s，%(t)s", s=service.name, t=when),
-               link=link, kind="appointment")
-        notify(provider, _l("有新的预约待确认"), _l("%(s)s，%(t)s", s=service.name, t=when),
-               link=url_for("appointments.officer_day"), kind="appointment")
+        notify(
+            resident,
+            _l("预约已提交，等待民警确认"),
+            _l("%(s)s，%(t)s", s=service.name, t=when),
+            link=link,
+            kind="appointment",
+        )
+        notify(
+            provider,
+            _l("有新的预约待确认"),
+            _l("%(s)s，%(t)s", s=service.name, t=when),
+            link=url_for("appointments.officer_day"),
+            kind="appointment",
+        )
     else:
-        notify(resident, _l("预约成功：%(code)s", code=booking.code),
-               _l("%(s)s，%(t)s", s=service.name, t=when), link=link, kind="appointment")
+        notify(
+            resident,
+            _l("预约成功：%(code)s", code=booking.code),
+            _l("%(s)s，%(t)s", s=service.name, t=when),
+            link=link,
+            kind="appointment",
+        )
     return booking
 
 
 def _when(booking: Booking) -> str:
-    return _aware(booking.starts_at).astimezone(STATION_TZ).strftime("%Y-%m-%d %H:%M")
+    return as_utc(booking.starts_at).astimezone(STATION_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def by_code(code: str) -> Booking | None:
@@ -403,16 +421,23 @@ def _check_cutoff(booking: Booking, actor: User, now: dt.datetime) -> None:
     if not booking.is_open:
         raise DomainError(_("该预约已不能更改。"), code="closed")
     cutoff = dt.timedelta(minutes=_cfg("APPOINTMENT_CANCEL_CUTOFF_MINUTES", 120))
-    if actor.id == booking.resident_id and now > _aware(booking.starts_at) - cutoff:
+    if actor.id == booking.resident_id and now > as_utc(booking.starts_at) - cutoff:
         raise DomainError(
-            _("距预约开始不足 %(m)s 分钟，不能再取消或改约，请联系民警。",
-              m=int(cutoff.total_seconds() // 60)),
+            _(
+                "距预约开始不足 %(m)s 分钟，不能再取消或改约，请联系民警。",
+                m=int(cutoff.total_seconds() // 60),
+            ),
             code="cutoff",
         )
 
 
-def cancel(booking: Booking, actor: User, reason: str, now: dt.datetime | None = None,
-           status: BookingStatus = BookingStatus.CANCELLED) -> None:
+def cancel(
+    booking: Booking,
+    actor: User,
+    reason: str,
+    now: dt.datetime | None = None,
+    status: BookingStatus = BookingStatus.CANCELLED,
+) -> None:
     """Cancel (resident until the cutoff; staff any time) with a reason; frees the units."""
     now = now or utcnow()
     if not reason.strip():
@@ -426,23 +451,42 @@ def cancel(booking: Booking, actor: User, reason: str, now: dt.datetime | None =
     from portal.notifications.services import notify
 
     other = booking.provider if actor.id == booking.resident_id else booking.resident
-    notify(other, _l("预约已取消：%(code)s", code=booking.code),
-           _l("%(s)s，%(t)s。原因：%(r)s", s=booking.service.name, t=_when(booking),
-              r=booking.cancel_reason),
-           link=url_for("appointments.show", code=booking.code), kind="appointment")
+    notify(
+        other,
+        _l("预约已取消：%(code)s", code=booking.code),
+        _l(
+            "%(s)s，%(t)s。原因：%(r)s",
+            s=booking.service.name,
+            t=_when(booking),
+            r=booking.cancel_reason,
+        ),
+        link=url_for("appointments.show", code=booking.code),
+        kind="appointment",
+    )
 
 
-def reschedule(booking: Booking, actor: User, new_start: dt.datetime, reason: str,
-               now: dt.datetime | None = None) -> None:
+def reschedule(
+    booking: Booking,
+    actor: User,
+    new_start: dt.datetime,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> None:
     """Move a booking to another free slot of the same provider, atomically."""
     now = now or utcnow()
-    new_start = _aware(new_start)
+    new_start = as_utc(new_start)
     if not reason.strip():
         raise DomainError(_("请填写原因。"), field="reason")
     _check_cutoff(booking, actor, now)
     service = booking.service
-    slots = free_slots(service, booking.provider_id, first_day=local_day(new_start), days=1,
-                       now=now, exclude_booking_id=booking.id)
+    slots = free_slots(
+        service,
+        booking.provider_id,
+        first_day=local_day(new_start),
+        days=1,
+        now=now,
+        exclude_booking_id=booking.id,
+    )
     if new_start not in slots:
         raise SlotTaken(alternatives(service, booking.provider_id, new_start, now=now))
     plan = plan_of(booking.provider_id)
@@ -463,9 +507,13 @@ def reschedule(booking: Booking, actor: User, new_start: dt.datetime, reason: st
     from portal.notifications.services import notify
 
     other = booking.provider if actor.id == booking.resident_id else booking.resident
-    notify(other, _l("预约已改期：%(code)s", code=booking.code),
-           _l("%(s)s，新时间 %(t)s", s=service.name, t=_when(booking)),
-           link=url_for("appointments.show", code=booking.code), kind="appointment")
+    notify(
+        other,
+        _l("预约已改期：%(code)s", code=booking.code),
+        _l("%(s)s，新时间 %(t)s", s=service.name, t=_when(booking)),
+        link=url_for("appointments.show", code=booking.code),
+        kind="appointment",
+    )
 
 
 # -- officer side -------------------------------------------------------------------------
@@ -490,8 +538,11 @@ def pending_requests(provider: User) -> list[Booking]:
     stmt = select(Booking).where(Booking.status == BookingStatus.PENDING)
     if provider.role != Role.ADMIN:
         stmt = stmt.where(Booking.provider_id == provider.id)
-    return list(db.session.scalars(stmt.order_by(Booking.starts_at).limit(20)
-                                   .options(selectinload(Booking.service))))
+    return list(
+        db.session.scalars(
+            stmt.order_by(Booking.starts_at).limit(20).options(selectinload(Booking.service))
+        )
+    )
 
 
 def check_in(booking: Booking, actor: User, now: dt.datetime | None = None) -> None:
@@ -503,8 +554,9 @@ def check_in(booking: Booking, actor: User, now: dt.datetime | None = None) -> N
     audit.record(actor, "appointments.check_in", obj=booking)
 
 
-def finish(booking: Booking, actor: User, outcome: str, note: str = "",
-           now: dt.datetime | None = None) -> None:
+def finish(
+    booking: Booking, actor: User, outcome: str, note: str = "", now: dt.datetime | None = None
+) -> None:
     """Mark done (with a note) or no-show."""
     now = now or utcnow()
     if outcome == "done":
@@ -512,7 +564,7 @@ def finish(booking: Booking, actor: User, outcome: str, note: str = "",
             raise DomainError(_("该预约当前不能办结。"), code="state")
         booking.status = BookingStatus.DONE
     elif outcome == "no_show":
-        if booking.status != BookingStatus.CONFIRMED or _aware(booking.starts_at) > now:
+        if booking.status != BookingStatus.CONFIRMED or as_utc(booking.starts_at) > now:
             raise DomainError(_("预约开始后才能标记爽约。"), code="state")
         booking.status = BookingStatus.NO_SHOW
     else:
@@ -532,9 +584,13 @@ def decide(booking: Booking, actor: User, approve: bool, reason: str = "") -> No
         booking.status = BookingStatus.CONFIRMED
         db.session.flush()
         audit.record(actor, "appointments.confirm", obj=booking)
-        notify(booking.resident, _l("预约已确认：%(code)s", code=booking.code),
-               _l("%(s)s，%(t)s", s=booking.service.name, t=_when(booking)),
-               link=url_for("appointments.show", code=booking.code), kind="appointment")
+        notify(
+            booking.resident,
+            _l("预约已确认：%(code)s", code=booking.code),
+            _l("%(s)s，%(t)s", s=booking.service.name, t=_when(booking)),
+            link=url_for("appointments.show", code=booking.code),
+            kind="appointment",
+        )
     else:
         if not reason.strip():
             raise DomainError(_("请填写原因。"), field="reason")
@@ -543,32 +599,53 @@ def decide(booking: Booking, actor: User, approve: bool, reason: str = "") -> No
         db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == booking.id))
         db.session.flush()
         audit.record(actor, "appointments.decline", obj=booking)
-        notify(booking.resident, _l("预约未被确认：%(code)s", code=booking.code),
-               _l("原因：%(r)s", r=booking.cancel_reason),
-               link=url_for("appointments.show", code=booking.code), kind="appointment")
+        notify(
+            booking.resident,
+            _l("预约未被确认：%(code)s", code=booking.code),
+            _l("原因：%(r)s", r=booking.cancel_reason),
+            link=url_for("appointments.show", code=booking.code),
+            kind="appointment",
+        )
 
 
-def add_exception(provider: User, actor: User, kind: ExceptionKind, starts_at: dt.datetime,
-                  ends_at: dt.datetime, reason: str = "") -> list[Booking]:
+def add_exception(
+    provider: User,
+    actor: User,
+    kind: ExceptionKind,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str = "",
+) -> list[Booking]:
     """Leave, extra period or ad-hoc block. Leave and blocks cancel the open bookings they
     cover; those residents are told and offered the next free slots. Returns them."""
-    starts_at, ends_at = _aware(starts_at), _aware(ends_at)
+    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
     if ends_at <= starts_at:
         raise DomainError(_("结束时间须晚于开始时间。"), field="ends_at")
-    db.session.add(PlanException(provider_id=provider.id, kind=kind, starts_at=starts_at,
-                                 ends_at=ends_at, reason=reason.strip()[:200]))
+    db.session.add(
+        PlanException(
+            provider_id=provider.id,
+            kind=kind,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason.strip()[:200],
+        )
+    )
     db.session.flush()
     audit.record(actor, f"appointments.exception.{kind.value}", subject=provider)
     if kind == ExceptionKind.EXTRA:
         return []
-    affected = list(db.session.scalars(
-        select(Booking).where(
-            Booking.provider_id == provider.id,
-            Booking.status.in_(OPEN_STATUSES),
-            Booking.starts_at < ends_at,
-            Booking.ends_at > starts_at,
-        ).options(selectinload(Booking.service), selectinload(Booking.resident))
-    ))
+    affected = list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.provider_id == provider.id,
+                Booking.status.in_(OPEN_STATUSES),
+                Booking.starts_at < ends_at,
+                Booking.ends_at > starts_at,
+            )
+            .options(selectinload(Booking.service), selectinload(Booking.resident))
+        )
+    )
     from portal.notifications.services import notify
 
     why = reason.strip() or kind.label
@@ -577,12 +654,15 @@ def add_exception(provider: User, actor: User, kind: ExceptionKind, starts_at: d
         b.cancel_reason = why[:200]
         db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == b.id))
         db.session.flush()
-        others = alternatives(b.service, provider.id, _aware(b.starts_at))
+        others = alternatives(b.service, provider.id, as_utc(b.starts_at))
         offer = "、".join(s.astimezone(STATION_TZ).strftime("%m-%d %H:%M") for s in others[:3])
-        notify(b.resident, _l("民警临时有事，预约已取消：%(code)s", code=b.code),
-               _l("原因：%(r)s。可改约的时段：%(o)s", r=why, o=offer or "-"),
-               link=url_for("appointments.service", service_id=b.service_id),
-               kind="appointment")
+        notify(
+            b.resident,
+            _l("民警临时有事，预约已取消：%(code)s", code=b.code),
+            _l("原因：%(r)s。可改约的时段：%(o)s", r=why, o=offer or "-"),
+            link=url_for("appointments.service", service_id=b.service_id),
+            kind="appointment",
+        )
     return affected
 
 
@@ -618,9 +698,9 @@ def ics_bytes(booking: Booking) -> bytes:
     ev = Event()
     host = current_app.config.get("BASE_URL", "http://localhost").split("//")[-1].split("/")[0]
     ev.add("uid", f"{booking.code}@{host}")
-    ev.add("dtstamp", _aware(booking.created_at))
-    ev.add("dtstart", _aware(booking.starts_at))
-    ev.add("dtend", _aware(booking.ends_at))
+    ev.add("dtstamp", as_utc(booking.created_at))
+    ev.add("dtstart", as_utc(booking.starts_at))
+    ev.add("dtend", as_utc(booking.ends_at))
     ev.add("summary", f"{booking.service.name}（{booking.code}）")
     place = booking.address if booking.service.location == Location.HOME else _("社区警务室")
     ev.add("location", place)
@@ -643,14 +723,16 @@ def send_reminders(now: dt.datetime | None = None) -> int:
     committed with its notification, so an overlapping second run claims nothing twice.
     """
     now = now or utcnow()
-    ids = list(db.session.scalars(
-        select(Booking.id).where(
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.reminder_sent_at.is_(None),
-            Booking.starts_at > now,
-            Booking.starts_at <= now + dt.timedelta(hours=24),
+    ids = list(
+        db.session.scalars(
+            select(Booking.id).where(
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.reminder_sent_at.is_(None),
+                Booking.starts_at > now,
+                Booking.starts_at <= now + dt.timedelta(hours=24),
+            )
         )
-    ))
+    )
     db.session.commit()
     sent = 0
     from portal.notifications.services import notify
@@ -658,8 +740,11 @@ def send_reminders(now: dt.datetime | None = None) -> int:
     for booking_id in ids:
         claimed = db.session.execute(
             update(Booking)
-            .where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
-                   Booking.status == BookingStatus.CONFIRMED)
+            .where(
+                Booking.id == booking_id,
+                Booking.reminder_sent_at.is_(None),
+                Booking.status == BookingStatus.CONFIRMED,
+            )
             .values(reminder_sent_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -667,10 +752,18 @@ def send_reminders(now: dt.datetime | None = None) -> int:
             db.session.rollback()
             continue
         b = db.session.get(Booking, booking_id)
-        notify(b.resident, _l("预约提醒：%(s)s", s=b.service.name),
-               _l("%(t)s，预约号 %(c)s。请携带：%(m)s", t=_when(b), c=b.code,
-                  m="、".join(b.service.materials_list) or "-"),
-               link=f"/appointments/b/{b.code}", kind="appointment")
+        notify(
+            b.resident,
+            _l("预约提醒：%(s)s", s=b.service.name),
+            _l(
+                "%(t)s，预约号 %(c)s。请携带：%(m)s",
+                t=_when(b),
+                c=b.code,
+                m="、".join(b.service.materials_list) or "-",
+            ),
+            link=f"/appointments/b/{b.code}",
+            kind="appointment",
+        )
         db.session.commit()
         sent += 1
     return sent

@@ -129,10 +129,16 @@ def half_days(periods: Mapping[int, Sequence[Period]]) -> int:
     count = 0
     for weekday in range(7):
         ps = periods.get(weekday, ())
-        morning = any(a < dt.time(12, 0) and (b.hour * 60 + b.minute) - (a.hour * 60 + a.minute)
-                      >= 120 for a, b in ps)
-        afternoon = any(b > dt.time(12, 0) and (b.hour * 60 + b.minute)
-                        - (max(a, dt.time(12, 0)).hour * 60 + max(a, dt.time(12, 0)).minute)
-                        >= 120 for a, b in ps)
+        morning = any(
+            a < dt.time(12, 0) and (b.hour * 60 + b.minute) - (a.hour * 60 + a.minute) >= 120
+            for a, b in ps
+        )
+        afternoon = any(
+            b > dt.time(12, 0)
+            and (b.hour * 60 + b.minute)
+            - (max(a, dt.time(12, 0)).hour * 60 + max(a, dt.time(12, 0)).minute)
+            >= 120
+            for a, b in ps
+        )
         count += int(morning) + int(afternoon)
     return count

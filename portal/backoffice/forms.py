@@ -7,9 +7,9 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from portal.accounts.forms import REAL_NAME_RULES
 from portal.communities.models import OfficerStatus
 from portal.forms import PortalForm
-from portal.accounts.forms import REAL_NAME_RULES
 from portal.security.idnumbers import ResidentId
 
 

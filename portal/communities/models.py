@@ -7,10 +7,10 @@ import enum
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, DateTime, Enum, ForeignKey, String, Table, Text
+from sqlalchemy import Column, DateTime, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, utcnow
+from portal.db import Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -86,12 +86,7 @@ class OfficerProfile(Base):
     title: Mapped[str] = mapped_column(String(40), default="社区民警")
     photo_filename: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[OfficerStatus] = mapped_column(
-        Enum(
-            OfficerStatus,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(OfficerStatus),
         default=OfficerStatus.OFF_DUTY,
     )
     status_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,24 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, utcnow
+from portal.db import Base, as_utc, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
     from portal.communities.models import Community
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
-
-
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Category(enum.StrEnum):
@@ -122,13 +108,15 @@ class Consultation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     asker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
-    category: Mapped[Category] = mapped_column(_enum(Category))
+    category: Mapped[Category] = mapped_column(str_enum(Category))
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
     is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
     is_urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[ConsultStatus] = mapped_column(_enum(ConsultStatus), default=ConsultStatus.OPEN)
+    status: Mapped[ConsultStatus] = mapped_column(
+        str_enum(ConsultStatus), default=ConsultStatus.OPEN
+    )
     source: Mapped[str] = mapped_column(String(10), default="web")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -159,7 +147,7 @@ class Consultation(Base):
 
     def is_overdue(self, now: dt.datetime) -> bool:
         """A reply is owed and its target has passed."""
-        due = aware(self.due_at)
+        due = as_utc(self.due_at)
         return self.status == ConsultStatus.OPEN and due is not None and due < now
 
     def can_be_handled_by(self, user: User) -> bool:
@@ -194,7 +182,7 @@ class ConsultMessage(Base):
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

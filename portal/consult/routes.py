@@ -22,9 +22,9 @@ from portal.consult.forms import (
     RateForm,
     ReopenForm,
 )
-from portal.consult.models import Category, Consultation, ConsultStatus, Conversation, aware
+from portal.consult.models import Category, Consultation, ConsultStatus, Conversation
 from portal.consult.sla import describe_target, due_soon
-from portal.db import db
+from portal.db import as_utc, db
 from portal.errors import DomainError
 from portal.security.access import login_required, require, roles_required
 from portal.templating import Page, page_arg
@@ -79,7 +79,7 @@ def ask() -> Any:
             body=form.body.data,
             is_public=bool(form.is_public.data),
         )
-        flash(describe_target(aware(c.due_at), svc._now()), "success")
+        flash(describe_target(as_utc(c.due_at), svc._now()), "success")
         if c.is_urgent:
             flash(_("您的描述可能涉及紧急情况：紧急情况请立即拨打110！"), "error")
         return redirect(url_for("consult.show", cid=c.id))
@@ -100,7 +100,7 @@ def show(cid: int) -> Any:
         "consult/show.html",
         c=c,
         messages=[m for m in c.messages if not m.is_internal],
-        target=describe_target(aware(c.due_at), svc._now()) if c.due_at else None,
+        target=describe_target(as_utc(c.due_at), svc._now()) if c.due_at else None,
         follow_form=MessageForm(),
         reopen_form=ReopenForm(),
         rate_form=RateForm(),
@@ -153,7 +153,7 @@ def reopen(cid: int) -> Any:
         svc.reopen(current_user, c, form.reason.data)
     except DomainError as err:
         return _refused(err, target)
-    flash(describe_target(aware(c.due_at), svc._now()), "success")
+    flash(describe_target(as_utc(c.due_at), svc._now()), "success")
     return redirect(target, code=303)
 
 
@@ -240,7 +240,7 @@ def queue() -> Any:
         counts=svc.tab_counts(current_user),
         now=svc._now(),
         due_soon=due_soon,
-        aware=aware,
+        aware=as_utc,
     )
 
 
@@ -262,7 +262,7 @@ def queue_item(cid: int) -> Any:
         assign_form=assign_form,
         canned=svc.canned_replies(),
         now=svc._now(),
-        aware=aware,
+        aware=as_utc,
         due_soon=due_soon,
         statuses=ConsultStatus,
     )

@@ -30,9 +30,8 @@ from portal.consult.models import (
     ConsultMessage,
     ConsultStatus,
     MessageKind,
-    aware,
 )
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
 from portal.notifications.services import notify
@@ -287,7 +286,7 @@ def mark_waiting(officer: User, c: Consultation, body: str = "") -> None:
     if c.status not in (ConsultStatus.OPEN, ConsultStatus.ANSWERED):
         raise DomainError(_("当前状态不能标记为等待居民补充。"), code="bad_state")
     now = _now()
-    due = aware(c.due_at)
+    due = as_utc(c.due_at)
     if c.status == ConsultStatus.OPEN and due is not None:
         c.paused_remaining = int(sla.pause(get_calendar(), due, now).total_seconds())
     c.status = ConsultStatus.WAITING
@@ -313,7 +312,7 @@ def mark_complex(officer: User, c: Consultation) -> None:
         return
     c.is_complex = True
     if c.status == ConsultStatus.OPEN:
-        c.due_at = sla.reply_target(get_calendar(), aware(c.created_at), complex_case=True)
+        c.due_at = sla.reply_target(get_calendar(), as_utc(c.created_at), complex_case=True)
         if c.first_reply_at is None:
             c.first_due_at = c.due_at
     _add(c, officer, MessageKind.NOTE, _("标记为复杂咨询（3 个工作日内答复）。"))
@@ -360,7 +359,7 @@ def open_by(officer: User, c: Consultation) -> User | None:
     """Record that ``officer`` is looking at the item; return another who opened it recently."""
     now = _now()
     other = None
-    seen = aware(c.viewing_at)
+    seen = as_utc(c.viewing_at)
     if c.viewing_by_id not in (None, officer.id) and seen and now - seen < VIEWING_WINDOW:
         other = db.session.get(User, c.viewing_by_id)
     c.viewing_by_id = officer.id
@@ -565,10 +564,12 @@ def figures(user: User, days: int = 90) -> tuple[list[Figures], list[Figures]]:
 
     def summarise(name: str, items: list[Consultation]) -> Figures:
         minutes = [
-            (aware(c.first_reply_at) - aware(c.created_at)).total_seconds() / 60 for c in items
+            (as_utc(c.first_reply_at) - as_utc(c.created_at)).total_seconds() / 60 for c in items
         ]
         met = [
-            c for c in items if c.first_due_at and aware(c.first_reply_at) <= aware(c.first_due_at)
+            c
+            for c in items
+            if c.first_due_at and as_utc(c.first_reply_at) <= as_utc(c.first_due_at)
         ]
         return Figures(
             name,
@@ -658,7 +659,7 @@ def consult_panel(officer: User) -> Panel | None:
     ).all()
     rows = []
     for c in soon:
-        due = aware(c.due_at)
+        due = as_utc(c.due_at)
         flag = ""
         if c.is_urgent:
             flag = "⚠ " + _("紧急") + " "

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,24 +23,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from portal.db import Base, utcnow
+from portal.db import Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
     from portal.communities.models import Community
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
-
-
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Labelled(enum.StrEnum):
@@ -159,10 +145,12 @@ class Listing(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[Kind] = mapped_column(_enum(Kind, 10))
+    kind: Mapped[Kind] = mapped_column(str_enum(Kind, 10))
     poster_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    status: Mapped[ListingStatus] = mapped_column(_enum(ListingStatus), default=ListingStatus.DRAFT)
+    status: Mapped[ListingStatus] = mapped_column(
+        str_enum(ListingStatus), default=ListingStatus.DRAFT
+    )
     # True while a published version is shown to the public.
     live: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -252,7 +240,7 @@ class ListingReport(Base):
         ForeignKey("listings.id", ondelete="CASCADE"), index=True
     )
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    reason: Mapped[ReportReason] = mapped_column(_enum(ReportReason, 10))
+    reason: Mapped[ReportReason] = mapped_column(str_enum(ReportReason, 10))
     note: Mapped[str] = mapped_column(String(500), default="")
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -273,7 +261,7 @@ class Application(Base):
     seeker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     message: Mapped[str] = mapped_column(String(500))
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus), default=ApplicationStatus.PENDING
+        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
     seeker_consents: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -318,11 +306,11 @@ class Agreement(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("listing_applications.id"), unique=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
-    kind: Mapped[Kind] = mapped_column(_enum(Kind, 10))
+    kind: Mapped[Kind] = mapped_column(str_enum(Kind, 10))
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[AgreementStatus] = mapped_column(
-        _enum(AgreementStatus), default=AgreementStatus.AWAITING, index=True
+        str_enum(AgreementStatus), default=AgreementStatus.AWAITING, index=True
     )
     poster_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     seeker_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts import services as accounts
 from portal.accounts.models import User
 from portal.backoffice.panels import Panel, register_panel
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
 from portal.jobs_housing.models import (
@@ -33,7 +33,6 @@ from portal.jobs_housing.models import (
     ListingReport,
     ListingStatus,
     ReportReason,
-    aware,
 )
 from portal.notifications.services import notify
 from portal.security import audit
@@ -195,7 +194,7 @@ def renew(user: User, listing: Listing) -> None:
     """Another 30 days: no review when nothing changed since it was published."""
     now = utcnow()
     if listing.status == ListingStatus.PUBLISHED:
-        if (aware(listing.expires_at) or now) - now > REMIND_BEFORE:
+        if (as_utc(listing.expires_at) or now) - now > REMIND_BEFORE:
             raise DomainError(_("到期前 3 天内才能续期。"))
     elif listing.status != ListingStatus.EXPIRED or listing.published_at is None:
         raise DomainError(_("只有已发布或已过期的信息可以续期。"))
@@ -277,7 +276,7 @@ def approve(officer: User, listing: Listing, note: str = "") -> None:
     listing.live = True
     if listing.published_at is None or listing.expires_at is None:
         listing.published_at = now
-    if listing.expires_at is None or aware(listing.expires_at) < now + REMIND_BEFORE:
+    if listing.expires_at is None or as_utc(listing.expires_at) < now + REMIND_BEFORE:
         listing.expires_at = now + LIFETIME
         listing.reminded_at = None
     listing.moderator_note = note or None

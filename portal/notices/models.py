@@ -12,7 +12,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Integer,
     String,
@@ -22,24 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, utcnow
+from portal.db import Base, as_utc, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
     from portal.communities.models import Community
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 class NoticeKind(enum.StrEnum):
@@ -103,7 +89,7 @@ class Notice(Base):
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind), index=True)
+    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind), index=True)
     title: Mapped[str] = mapped_column(String(120))
     body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised on save
     body_text: Mapped[str] = mapped_column(Text, default="")  # for search and feeds
@@ -137,12 +123,12 @@ class Notice(Base):
         now = now or utcnow()
         if self.withdrawn_at is not None:
             return NoticeState.WITHDRAWN
-        publish_at = _aware(self.publish_at)
+        publish_at = as_utc(self.publish_at)
         if publish_at is None:
             return NoticeState.DRAFT
         if publish_at > now:
             return NoticeState.SCHEDULED
-        expires_at = _aware(self.expires_at)
+        expires_at = as_utc(self.expires_at)
         if expires_at is not None and expires_at <= now:
             return NoticeState.EXPIRED
         return NoticeState.PUBLISHED
@@ -249,8 +235,8 @@ class LostItem(Base):
     __tablename__ = "lost_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, 10), index=True)
-    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus), index=True)
+    kind: Mapped[ItemKind] = mapped_column(str_enum(ItemKind, 10), index=True)
+    status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), index=True)
     title: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     place: Mapped[str] = mapped_column(String(120), default="")  # where found / lost
@@ -301,7 +287,7 @@ class ContactMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    category: Mapped[MessageCategory] = mapped_column(_enum(MessageCategory))
+    category: Mapped[MessageCategory] = mapped_column(str_enum(MessageCategory))
     body: Mapped[str] = mapped_column(Text)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     tracking_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

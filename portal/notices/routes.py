@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.db import db
+from portal.db import as_utc, db
 from portal.errors import DomainError
 from portal.notices import bp
 from portal.notices import services as svc
@@ -64,9 +64,7 @@ def to_local(value: dt.datetime | None) -> dt.datetime | None:
     """An aware time as a naive station-local time, for a form field."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(LOCAL).replace(tzinfo=None)
+    return as_utc(value).astimezone(LOCAL).replace(tzinfo=None)
 
 
 def all_community_choices() -> list[tuple[int, str]]:

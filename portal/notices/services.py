@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
 from portal.notices.models import (
@@ -505,10 +505,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 
 
 def _iso(value: dt.datetime | None) -> str:
-    value = value or utcnow()
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(value or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def atom_feed(
@@ -790,7 +787,7 @@ def reply_due(msg: ContactMessage) -> dt.datetime:
     """When the reply is due: the end of the 3rd working day after the message came."""
     from portal.station.calendar import get_calendar
 
-    created = msg.created_at if msg.created_at.tzinfo else msg.created_at.replace(tzinfo=dt.UTC)
+    created = as_utc(msg.created_at)
     return get_calendar().add_working_days(created, REPLY_WORKING_DAYS)
 
 

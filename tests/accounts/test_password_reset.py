@@ -88,8 +88,9 @@ def test_weak_new_password_refused(client, app, world):
 
 
 def test_reset_link_ignores_forged_host_header(client, app, world):
-    client.post("/password/forgot", data={"login": "resident@example.com"},
-                headers={"Host": "evil.example"})
+    client.post(
+        "/password/forgot", data={"login": "resident@example.com"}, headers={"Host": "evil.example"}
+    )
     with app.app_context():
         msg = db.session.scalars(select(OutboxMessage)).one()
     assert "evil.example" not in msg.body and "http://localhost/password/reset/" in msg.body

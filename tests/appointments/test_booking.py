@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.accounts.models import User
 from portal.appointments import services as svc
 from portal.appointments.models import Booking, BookingStatus, ExceptionKind, SlotClaim
-from portal.db import db
+from portal.db import as_utc, db
 from portal.errors import DomainError
 from portal.notifications.models import Notification
 from tests.appointments.helpers import NOW, local, setup_plan
@@ -37,8 +37,7 @@ def test_book_confirms_claims_units_and_notifies(setup):
     assert b.status == BookingStatus.CONFIRMED and len(b.code) == 8
     assert b.ends_at - b.starts_at == dt.timedelta(minutes=20)
     assert db.session.scalar(select(func.count()).select_from(SlotClaim)) == 4
-    assert db.session.scalar(select(func.count()).where(
-        Notification.user_id == resident.id)) == 1
+    assert db.session.scalar(select(func.count()).where(Notification.user_id == resident.id)) == 1
 
 
 def test_slot_taken_gives_alternatives(setup, make, world):
@@ -58,9 +57,14 @@ def test_database_refuses_overlapping_claims_of_different_lengths(setup, make, w
     svc.book(resident, services["纠纷调解"], officer, local(8, 9), now=NOW)  # 09:00-10:00
     db.session.commit()
     other = _u(make.user("resident", world["community"]))
-    b = Booking(code="XXXXXXXX", resident_id=other.id, provider_id=officer.id,
-                service_id=services["户籍业务咨询"].id, starts_at=local(8, 9, 30),
-                ends_at=local(8, 9, 50))
+    b = Booking(
+        code="XXXXXXXX",
+        resident_id=other.id,
+        provider_id=officer.id,
+        service_id=services["户籍业务咨询"].id,
+        starts_at=local(8, 9, 30),
+        ends_at=local(8, 9, 50),
+    )
     db.session.add(b)
     db.session.flush()
     with pytest.raises(IntegrityError):
@@ -104,8 +108,9 @@ def test_cancel_cutoff_and_reason(setup):
     assert b.status == BookingStatus.CANCELLED
     assert db.session.scalar(select(func.count()).select_from(SlotClaim)) == 0
     # The officer may still cancel late; the slot is free again for others.
-    assert local(8, 9) in svc.free_slots(services["户籍业务咨询"], officer.id,
-                                         first_day=dt.date(2026, 12, 8), days=1, now=NOW)
+    assert local(8, 9) in svc.free_slots(
+        services["户籍业务咨询"], officer.id, first_day=dt.date(2026, 12, 8), days=1, now=NOW
+    )
 
 
 def test_reschedule_moves_claims_and_respects_cutoff(setup):
@@ -114,7 +119,7 @@ def test_reschedule_moves_claims_and_respects_cutoff(setup):
     svc.reschedule(b, resident, local(8, 11), "换个时间", now=NOW)  # overlaps itself: ok
     assert b.starts_at == local(8, 11)
     units = db.session.scalars(select(SlotClaim.unit_start)).all()
-    assert min(svc._aware(u) for u in units) == local(8, 11) and len(units) == 12
+    assert min(as_utc(u) for u in units) == local(8, 11) and len(units) == 12
     with pytest.raises(DomainError):
         svc.reschedule(b, resident, local(9, 9), "再换", now=local(8, 9, 30))
 
@@ -139,8 +144,9 @@ def test_home_visit_needs_confirmation(setup):
     services, officer, resident = setup
     with pytest.raises(DomainError):
         svc.book(resident, services["上门服务"], officer, local(8, 9), now=NOW)
-    b = svc.book(resident, services["上门服务"], officer, local(8, 9), address="天桥小区1栋",
-                 now=NOW)
+    b = svc.book(
+        resident, services["上门服务"], officer, local(8, 9), address="天桥小区1栋", now=NOW
+    )
     assert b.status == BookingStatus.PENDING
     assert b in svc.pending_requests(officer)
     svc.decide(b, officer, False, "当天不在")
@@ -150,15 +156,23 @@ def test_home_visit_needs_confirmation(setup):
 def test_block_cancels_affected_and_notifies(setup):
     services, officer, resident = setup
     b = svc.book(resident, services["户籍业务咨询"], officer, local(8, 9), now=NOW)
-    affected = svc.add_exception(officer, officer, ExceptionKind.BLOCK, local(8, 8, 30),
-                                 local(8, 10), "出警")
+    affected = svc.add_exception(
+        officer, officer, ExceptionKind.BLOCK, local(8, 8, 30), local(8, 10), "出警"
+    )
     assert affected == [b] and b.status == BookingStatus.CANCELLED
-    note = db.session.scalars(select(Notification).where(
-        Notification.user_id == resident.id).order_by(Notification.id.desc())).first()
+    note = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == resident.id)
+        .order_by(Notification.id.desc())
+    ).first()
     assert "出警" in note.body
-    assert not [s for s in svc.free_slots(services["户籍业务咨询"], officer.id,
-                                          first_day=dt.date(2026, 12, 8), days=1, now=NOW)
-                if s < local(8, 10)]
+    assert not [
+        s
+        for s in svc.free_slots(
+            services["户籍业务咨询"], officer.id, first_day=dt.date(2026, 12, 8), days=1, now=NOW
+        )
+        if s < local(8, 10)
+    ]
 
 
 def test_check_in_done_and_rate(setup):
@@ -215,9 +229,13 @@ def test_reminders_once_even_when_two_runs_overlap(app, world, ctx):
     assert sorted(results)[-1] + sorted(results)[0] == 2
     with app.app_context():
         assert svc.send_reminders(now=local(7, 11)) == 0
-        n = db.session.scalar(select(func.count()).where(
-            Notification.user_id == resident.id, Notification.kind == "appointment",
-            Notification.title.like("预约提醒%")))
+        n = db.session.scalar(
+            select(func.count()).where(
+                Notification.user_id == resident.id,
+                Notification.kind == "appointment",
+                Notification.title.like("预约提醒%"),
+            )
+        )
     assert n == 2
 
 

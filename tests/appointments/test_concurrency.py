@@ -20,8 +20,15 @@ from tests.conftest import make_test_app
 
 def _residents(app, community_id: int, n: int) -> list[int]:
     with app.app_context():
-        users = [User(display_name=f"居民{i}", role=Role.RESIDENT, community_id=community_id,
-                      email=f"r{i}@load.test") for i in range(n)]
+        users = [
+            User(
+                display_name=f"居民{i}",
+                role=Role.RESIDENT,
+                community_id=community_id,
+                email=f"r{i}@load.test",
+            )
+            for i in range(n)
+        ]
         db.session.add_all(users)
         db.session.commit()
         return [u.id for u in users]
@@ -31,8 +38,13 @@ def _attempt(app, resident_id: int, officer_id: int, service_name: str, start) -
     with app.test_request_context():
         try:
             service = db.session.scalar(select(Service).where(Service.name == service_name))
-            svc.book(db.session.get(User, resident_id), service,
-                     db.session.get(User, officer_id), start, now=NOW)
+            svc.book(
+                db.session.get(User, resident_id),
+                service,
+                db.session.get(User, officer_id),
+                start,
+                now=NOW,
+            )
             db.session.commit()
             return "ok"
         except svc.SlotTaken as exc:
@@ -45,8 +57,10 @@ def _attempt(app, resident_id: int, officer_id: int, service_name: str, start) -
 
 def _count_bookings(app) -> tuple[int, int]:
     with app.app_context():
-        return (db.session.scalar(select(func.count()).select_from(Booking)),
-                db.session.scalar(select(func.count()).select_from(SlotClaim)))
+        return (
+            db.session.scalar(select(func.count()).select_from(Booking)),
+            db.session.scalar(select(func.count()).select_from(SlotClaim)),
+        )
 
 
 def _run_threads(app, plan) -> list[str]:
@@ -87,8 +101,11 @@ def test_50_threads_overlapping_different_lengths(app, world):
     _setup(app, world)
     residents = _residents(app, world["community"], 50)
     plan = [
-        (r, world["officer"], *(("纠纷调解", local(8, 10, 30)) if i % 2
-                                else ("户籍业务咨询", local(8, 11))))
+        (
+            r,
+            world["officer"],
+            *(("纠纷调解", local(8, 10, 30)) if i % 2 else ("户籍业务咨询", local(8, 11))),
+        )
         for i, r in enumerate(residents)
     ]
     results = _run_threads(app, plan)
@@ -111,8 +128,9 @@ def _run_processes(app, database_url, tmp_path, plan) -> list[str]:
     barrier, queue = ctx.Barrier(len(plan)), ctx.Queue()
     app.extensions["portal.engine"].dispose()  # no pooled connection crosses the fork
     procs = [
-        ctx.Process(target=_process_main,
-                    args=(database_url, str(tmp_path / f"p{i}"), p, barrier, queue))
+        ctx.Process(
+            target=_process_main, args=(database_url, str(tmp_path / f"p{i}"), p, barrier, queue)
+        )
         for i, p in enumerate(plan)
     ]
     for p in procs:
@@ -137,8 +155,11 @@ def test_20_processes_overlapping_different_lengths(app, world, database_url, tm
     _setup(app, world)
     residents = _residents(app, world["community"], 20)
     plan = [
-        (r, world["officer"], *(("纠纷调解", local(8, 10, 30)) if i % 2
-                                else ("户籍业务咨询", local(8, 11))))
+        (
+            r,
+            world["officer"],
+            *(("纠纷调解", local(8, 10, 30)) if i % 2 else ("户籍业务咨询", local(8, 11))),
+        )
         for i, r in enumerate(residents)
     ]
     results = _run_processes(app, database_url, tmp_path, plan)

@@ -40,8 +40,10 @@ def test_book_through_the_page_then_confirmation_qr_and_ics(app, client, world):
     login(client, "resident@example.com")
     page = client.get(f"/appointments/s/{ids['办理居住证']}").get_data(as_text=True)
     assert start.isoformat() in page
-    resp = client.post(f"/appointments/s/{ids['办理居住证']}/book",
-                       data={"provider_id": world["officer"], "starts_at": start.isoformat()})
+    resp = client.post(
+        f"/appointments/s/{ids['办理居住证']}/book",
+        data={"provider_id": world["officer"], "starts_at": start.isoformat()},
+    )
     assert resp.status_code == 303
     code = resp.location.rsplit("/", 1)[-1]
     page = client.get(f"/appointments/b/{code}").get_data(as_text=True)
@@ -65,8 +67,11 @@ def test_api_book_slot_taken_and_check_in(app, client, make, world):
     login(client, "resident@example.com")
     slots = client.get(f"/api/v1/appointments/services/{ids['户籍业务咨询']}/slots").get_json()
     assert slots["provider_id"] == world["officer"] and start.isoformat() in slots["slots"]
-    body = {"service_id": ids["户籍业务咨询"], "provider_id": world["officer"],
-            "starts_at": start.isoformat()}
+    body = {
+        "service_id": ids["户籍业务咨询"],
+        "provider_id": world["officer"],
+        "starts_at": start.isoformat(),
+    }
     resp = client.post("/api/v1/appointments/bookings", json=body)
     assert resp.status_code == 201, resp.get_json()
     code = resp.get_json()["code"]
@@ -109,17 +114,22 @@ def test_page_slot_taken_shows_alternatives(app, client, make, world):
 def test_api_cancel_and_reschedule(app, client, world):
     ids = _ready(app, world)
     with app.test_request_context():
-        slots = svc.free_slots(db.session.get(Service, ids["户籍业务咨询"]), world["officer"],
-                               days=14)
+        slots = svc.free_slots(
+            db.session.get(Service, ids["户籍业务咨询"]), world["officer"], days=14
+        )
     login(client, "resident@example.com")
-    body = {"service_id": ids["户籍业务咨询"], "provider_id": world["officer"],
-            "starts_at": slots[-1].isoformat()}
+    body = {
+        "service_id": ids["户籍业务咨询"],
+        "provider_id": world["officer"],
+        "starts_at": slots[-1].isoformat(),
+    }
     code = client.post("/api/v1/appointments/bookings", json=body).get_json()["code"]
-    r = client.post(f"/api/v1/appointments/bookings/{code}/reschedule",
-                    json={"starts_at": slots[-2].isoformat(), "reason": "改时间"})
+    r = client.post(
+        f"/api/v1/appointments/bookings/{code}/reschedule",
+        json={"starts_at": slots[-2].isoformat(), "reason": "改时间"},
+    )
     assert r.status_code == 200 and r.get_json()["starts_at"] == slots[-2].isoformat()
-    assert client.post(f"/api/v1/appointments/bookings/{code}/cancel",
-                       json={}).status_code == 422
+    assert client.post(f"/api/v1/appointments/bookings/{code}/cancel", json={}).status_code == 422
     r = client.post(f"/api/v1/appointments/bookings/{code}/cancel", json={"reason": "有事"})
     assert r.status_code == 200 and r.get_json()["status"] == "cancelled"
 
@@ -128,21 +138,26 @@ def test_officer_views_panel_and_actions(app, client, world):
     ids = _ready(app, world)
     start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
     login(client, "resident@example.com")
-    client.post(f"/appointments/s/{ids['户籍业务咨询']}/book",
-                data={"provider_id": world["officer"], "starts_at": start.isoformat()})
+    client.post(
+        f"/appointments/s/{ids['户籍业务咨询']}/book",
+        data={"provider_id": world["officer"], "starts_at": start.isoformat()},
+    )
     client.post("/logout")
     login(client, "officer@example.com")
     day = start.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     page = client.get(f"/backoffice/appointments?day={day}").get_data(as_text=True)
     assert "户籍业务咨询" in page
-    assert "户籍业务咨询" in client.get(
-        f"/backoffice/appointments?day={day}&view=week").get_data(as_text=True)
+    assert "户籍业务咨询" in client.get(f"/backoffice/appointments?day={day}&view=week").get_data(
+        as_text=True
+    )
     with app.app_context():
         b = db.session.scalar(select(Booking))
         code, bid = b.code, b.id
     assert client.post("/backoffice/appointments/checkin", data={"code": code}).status_code == 302
-    assert client.post(f"/backoffice/appointments/{bid}/done",
-                       data={"note": "办好"}).status_code == 302
+    assert (
+        client.post(f"/backoffice/appointments/{bid}/done", data={"note": "办好"}).status_code
+        == 302
+    )
     with app.app_context():
         assert db.session.get(Booking, bid).status == BookingStatus.DONE
     dash = client.get("/backoffice/").get_data(as_text=True)
@@ -151,14 +166,30 @@ def test_officer_views_panel_and_actions(app, client, world):
 
 def test_plan_page_saves_and_warns(app, client, world):
     login(client, "officer@example.com")
-    resp = client.post("/backoffice/appointments/plan", data={
-        "periods": "1 09:00-10:00", "breaks": "", "slot_minutes": 30, "buffer_minutes": 0,
-        "min_notice_minutes": 120, "horizon_days": 14, "follow_holidays": "y",
-    }, follow_redirects=True)
+    resp = client.post(
+        "/backoffice/appointments/plan",
+        data={
+            "periods": "1 09:00-10:00",
+            "breaks": "",
+            "slot_minutes": 30,
+            "buffer_minutes": 0,
+            "min_notice_minutes": 120,
+            "horizon_days": 14,
+            "follow_holidays": "y",
+        },
+        follow_redirects=True,
+    )
     assert "不少于两个半天" in resp.get_data(as_text=True)
-    bad = client.post("/backoffice/appointments/plan", data={
-        "periods": "Monday 9-12", "slot_minutes": 30, "buffer_minutes": 0,
-        "min_notice_minutes": 120, "horizon_days": 14})
+    bad = client.post(
+        "/backoffice/appointments/plan",
+        data={
+            "periods": "Monday 9-12",
+            "slot_minutes": 30,
+            "buffer_minutes": 0,
+            "min_notice_minutes": 120,
+            "horizon_days": 14,
+        },
+    )
     assert bad.status_code == 422
 
 
@@ -174,23 +205,51 @@ def test_send_reminders_cli(app, world):
 def test_staff_manage_services(app, client, world):
     ids = _ready(app, world)
     login(client, "admin@example.com")
-    resp = client.post("/backoffice/appointments/services", data={
-        "name": "开具证明", "duration_minutes": 15, "provider_role": "officer",
-        "location": "station", "materials": "身份证\n户口簿", "is_active": "y"})
+    resp = client.post(
+        "/backoffice/appointments/services",
+        data={
+            "name": "开具证明",
+            "duration_minutes": 15,
+            "provider_role": "officer",
+            "location": "station",
+            "materials": "身份证\n户口簿",
+            "is_active": "y",
+        },
+    )
     assert resp.status_code == 303
-    dup = client.post("/backoffice/appointments/services", data={
-        "name": "开具证明", "duration_minutes": 15, "provider_role": "officer",
-        "location": "station", "is_active": "y"})
+    dup = client.post(
+        "/backoffice/appointments/services",
+        data={
+            "name": "开具证明",
+            "duration_minutes": 15,
+            "provider_role": "officer",
+            "location": "station",
+            "is_active": "y",
+        },
+    )
     assert dup.status_code == 409
-    odd = client.post("/backoffice/appointments/services", data={
-        "name": "奇数", "duration_minutes": 7, "provider_role": "officer", "location": "station"})
+    odd = client.post(
+        "/backoffice/appointments/services",
+        data={
+            "name": "奇数",
+            "duration_minutes": 7,
+            "provider_role": "officer",
+            "location": "station",
+        },
+    )
     assert odd.status_code == 409
     sid = ids["纠纷调解"]
     page = client.get(f"/backoffice/appointments/services/{sid}").get_data(as_text=True)
     assert "纠纷调解" in page
-    client.post(f"/backoffice/appointments/services/{sid}", data={
-        "name": "纠纷调解", "duration_minutes": 60, "provider_role": "officer",
-        "location": "station"})  # is_active unticked: withdrawn
+    client.post(
+        f"/backoffice/appointments/services/{sid}",
+        data={
+            "name": "纠纷调解",
+            "duration_minutes": 60,
+            "provider_role": "officer",
+            "location": "station",
+        },
+    )  # is_active unticked: withdrawn
     assert "纠纷调解" not in client.get("/appointments").get_data(as_text=True)
     assert "开具证明" in client.get("/appointments").get_data(as_text=True)
     client.post("/logout")
@@ -202,16 +261,23 @@ def test_block_page_lists_affected_bookings(app, client, world):
     ids = _ready(app, world)
     start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
     login(client, "resident@example.com")
-    code = client.post(f"/appointments/s/{ids['户籍业务咨询']}/book", data={
-        "provider_id": world["officer"], "starts_at": start.isoformat()}
+    code = client.post(
+        f"/appointments/s/{ids['户籍业务咨询']}/book",
+        data={"provider_id": world["officer"], "starts_at": start.isoformat()},
     ).location.rsplit("/", 1)[-1]
     client.post("/logout")
     login(client, "officer@example.com")
     local_start = start.astimezone(dt.timezone(dt.timedelta(hours=8)))
-    resp = client.post("/backoffice/appointments/exceptions", data={
-        "kind": "block", "starts_at": local_start.strftime("%Y-%m-%dT%H:%M"),
-        "ends_at": (local_start + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
-        "reason": "出警"}, follow_redirects=True)
+    resp = client.post(
+        "/backoffice/appointments/exceptions",
+        data={
+            "kind": "block",
+            "starts_at": local_start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (local_start + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "reason": "出警",
+        },
+        follow_redirects=True,
+    )
     assert code in resp.get_data(as_text=True)
     with app.app_context():
         assert svc.by_code(code).status == BookingStatus.CANCELLED
@@ -223,11 +289,15 @@ def test_huge_ids_are_not_found_not_errors(app, client, world):
     huge = "9223372036854775808"
     assert client.get(f"/appointments/s/{huge}").status_code == 404
     assert client.get(f"/api/v1/appointments/services/{huge}/slots").status_code == 404
-    r = client.post(f"/appointments/s/{ids['户籍业务咨询']}/book",
-                    data={"provider_id": huge, "starts_at": "2026-12-08T09:00"})
+    r = client.post(
+        f"/appointments/s/{ids['户籍业务咨询']}/book",
+        data={"provider_id": huge, "starts_at": "2026-12-08T09:00"},
+    )
     assert r.status_code == 422
-    r = client.post("/api/v1/appointments/bookings", json={
-        "service_id": huge, "provider_id": huge, "starts_at": "2026-12-08T09:00"})
+    r = client.post(
+        "/api/v1/appointments/bookings",
+        json={"service_id": huge, "provider_id": huge, "starts_at": "2026-12-08T09:00"},
+    )
     assert r.status_code == 422
     client.post("/logout")
     login(client, "officer@example.com")
@@ -239,9 +309,15 @@ def test_nul_characters_are_dropped(app, client, world):
     ids = _ready(app, world)
     start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
     login(client, "resident@example.com")
-    r = client.post("/api/v1/appointments/bookings", json={
-        "service_id": ids["户籍业务咨询"], "provider_id": world["officer"],
-        "starts_at": start.isoformat(), "note": "a\x00b"})
+    r = client.post(
+        "/api/v1/appointments/bookings",
+        json={
+            "service_id": ids["户籍业务咨询"],
+            "provider_id": world["officer"],
+            "starts_at": start.isoformat(),
+            "note": "a\x00b",
+        },
+    )
     assert r.status_code == 201
     code = r.get_json()["code"]
     r = client.post(f"/api/v1/appointments/bookings/{code}/cancel", json={"reason": "有\x00事"})

@@ -28,14 +28,20 @@ def _prepare(server: LiveServer) -> None:
         officer = db.session.scalar(select(User).where(User.email == server.officer_login))
         community = db.session.scalar(select(Community))
         if db.session.scalar(select(User).where(User.email == "booker@example.test")) is None:
-            register_user(login="booker@example.test", password=PASSWORD, display_name="周女士",
-                          community=community, role=Role.RESIDENT)
+            register_user(
+                login="booker@example.test",
+                password=PASSWORD,
+                display_name="周女士",
+                community=community,
+                role=Role.RESIDENT,
+            )
             db.session.commit()
         setup_plan(officer.id, notice=0)
 
 
-def test_resident_books_and_officer_checks_in(live_server: LiveServer, page: Any,
-                                              page_log: PageLog) -> None:
+def test_resident_books_and_officer_checks_in(
+    live_server: LiveServer, page: Any, page_log: PageLog
+) -> None:
     _prepare(live_server)
     log_in(page, live_server, "booker@example.test")
     page.goto(live_server("/appointments"))

@@ -70,9 +70,15 @@ def test_community_page_lists_latest_notices(client, app, world):
             (world["other_officer"], world["other_community"], "别的社区的通知"),
         ):
             officer = db.session.get(User, officer_id)
-            notice = notices.save_notice(officer, None, kind=NoticeKind.TIP, title=title,
-                                         body_html="<p>正文</p>", station_wide=False,
-                                         community_ids=[community_id])
+            notice = notices.save_notice(
+                officer,
+                None,
+                kind=NoticeKind.TIP,
+                title=title,
+                body_html="<p>正文</p>",
+                station_wide=False,
+                community_ids=[community_id],
+            )
             notices.publish_now(officer, notice)
         db.session.commit()
     html = client.get("/c/c1").get_data(as_text=True)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.consult import services as svc
-from portal.consult.models import Category, Consultation, ConsultStatus, MessageKind, aware
-from portal.db import db
+from portal.consult.models import Category, Consultation, ConsultStatus, MessageKind
+from portal.db import as_utc, db
 from portal.errors import DomainError
 from portal.notifications.models import Notification
 from tests.consult.conftest import at
@@ -31,7 +31,7 @@ def test_ask_sets_the_same_day_target_and_notifies_the_officer(ctx, world, clock
     c = _ask(world)
     db.session.commit()
     assert c.status == ConsultStatus.OPEN
-    assert aware(c.due_at) == at("2026-11-24 17:30")
+    assert as_utc(c.due_at) == at("2026-11-24 17:30")
     assert not c.is_urgent
     notes = db.session.scalars(select(Notification).where(Notification.kind == "consult.new")).all()
     assert [n.user_id for n in notes] == [world["officer"]]
@@ -47,7 +47,7 @@ def test_full_lifecycle(ctx, world, clock):
     # A follow-up owes a reply again, the same working day.
     clock.set("2026-11-24 18:00")
     svc.follow_up(resident, c, "合同丢了怎么办？")
-    assert c.status == ConsultStatus.OPEN and aware(c.due_at) == at("2026-11-25 17:30")
+    assert c.status == ConsultStatus.OPEN and as_utc(c.due_at) == at("2026-11-25 17:30")
     # Waiting on the resident pauses the clock: 2 h of office time are kept.
     clock.set("2026-11-25 15:30")
     svc.mark_waiting(officer, c, "请提供房东电话。")
@@ -55,7 +55,7 @@ def test_full_lifecycle(ctx, world, clock):
     assert c.paused_remaining == 2 * 3600
     clock.set("2026-11-28 10:00")  # Saturday
     svc.follow_up(resident, c, "房东电话是……")
-    assert aware(c.due_at) == at("2026-11-30 10:30")
+    assert as_utc(c.due_at) == at("2026-11-30 10:30")
     svc.reply(officer, c, "好的。")
     svc.close(resident, c)
     assert c.status == ConsultStatus.CLOSED and c.closed_at is not None
@@ -76,7 +76,7 @@ def test_reopen_needs_closed_and_sets_a_new_target(ctx, world, clock):
     clock.set("2026-11-27 20:00")
     svc.reopen(resident, c, "问题没有解决")
     assert c.status == ConsultStatus.OPEN
-    assert aware(c.due_at) == at("2026-11-30 17:30")
+    assert as_utc(c.due_at) == at("2026-11-30 17:30")
     assert c.messages[-1].kind == MessageKind.REOPEN and c.messages[-1].body == "问题没有解决"
 
 
@@ -111,7 +111,7 @@ def test_rating_needs_an_answer_and_a_valid_score(ctx, world, clock):
 def test_complex_case_gets_three_working_days(ctx, world, clock):
     c = _ask(world)
     svc.mark_complex(_user(world["officer"]), c)
-    assert c.is_complex and aware(c.due_at) == at("2026-11-27 17:30")
+    assert c.is_complex and as_utc(c.due_at) == at("2026-11-27 17:30")
 
 
 def test_lawyers_handle_only_legal_questions(ctx, world, clock):
