@@ -14,10 +14,26 @@ from portal.api.spec import operation
 from portal.db import db
 from portal.errors import DomainError
 from portal.notices import services as svc
-from portal.notices.forms import ContactForm, NoticeForm, TrackForm
-from portal.notices.models import ContactMessage, LostItem, MessageCategory, Notice, NoticeKind
+from portal.notices.forms import (
+    ApiModerateForm,
+    ClaimForm,
+    ClaimVisitForm,
+    ContactForm,
+    ModerateItemForm,
+    NoticeForm,
+    ReplyForm,
+    TrackForm,
+)
+from portal.notices.models import (
+    ContactMessage,
+    ItemClaim,
+    LostItem,
+    MessageCategory,
+    Notice,
+    NoticeKind,
+)
 from portal.notices.routes import all_community_choices, served_choices, text_arg, to_utc
-from portal.security.access import staff_required
+from portal.security.access import login_required, staff_required
 from portal.templating import page_arg
 
 S, INT, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
@@ -81,6 +97,40 @@ MESSAGE = _obj(
         "replied_at": NS,
     }
 )
+STAFF_MESSAGE = _obj(
+    {
+        **MESSAGE["properties"],
+        "anonymous": B,
+        "sender": {"type": ["string", "null"], "description": "named senders only, masked"},
+        "reply_due": S,
+        "overdue": B,
+    }
+)
+BOOKING_REF = {
+    "type": ["object", "null"],
+    "properties": {"code": S, "starts_at": S, "status": S, "url": S},
+}
+CLAIM = _obj(
+    {
+        "id": INT,
+        "item_id": INT,
+        "item_title": S,
+        "status": S,
+        "status_label": S,
+        "proof": S,
+        "reason": NS,
+        "created_at": S,
+        "claimant": {"type": ["string", "null"], "description": "for the officers only"},
+        "booking": BOOKING_REF,
+        "service_id": {
+            "type": ["integer", "null"],
+            "description": "the appointment service to book the visit with (its slots: "
+            "/api/v1/appointments/services/{id}/slots?provider_id=)",
+        },
+        "provider_ids": {"type": "array", "items": INT},
+    }
+)
+STAFF_ITEM = _obj({**ITEM["properties"], "reason": NS, "claims": {"type": "array", "items": CLAIM}})
 
 
 def _iso(value: Any) -> str | None:
@@ -386,3 +436,282 @@ def contact_track() -> Any:
     if msg is None:
         return error(404, "not_found", _("查询码无效。"))
     return jsonify(message_json(msg))
+
+
+@bp.route("/notices/<int:notice_id>/withdraw", methods=["POST"])
+@staff_required
+@operation(
+    "notices", "Withdraw a notice (it stays in the back office)", response=NOTICE, auth="officer"
+)
+def withdraw_notice(notice_id: int) -> Any:
+    """Take a notice down; publishing it again brings it back."""
+    n = _editable(notice_id)
+    assert n is not None
+    svc.withdraw(current_user, n)
+    return jsonify(notice_json(n))
+
+
+# --- lost and found: moderation and claims ---------------------------------------------
+
+
+def refused(exc: DomainError) -> Any:
+    """A refused use case: 422 naming the field when input was missing or wrong, else a
+    409 conflict with the item's state."""
+    if exc.field:
+        return error(422, "invalid", exc.message, {exc.field: [exc.message]})
+    return error(409, exc.code, exc.message)
+
+
+def claim_json(c: ItemClaim, for_officer: bool = False) -> dict[str, Any]:
+    """A claim on a found item with its visit; the claimant's name only for officers."""
+    from portal.db import as_utc
+
+    service = svc.claim_service() if c.status.value == "open" else None
+    providers = svc.claim_providers(c.claimant, c.item, service) if service else []
+    b = c.booking
+    return {
+        "id": c.id,
+        "item_id": c.item_id,
+        "item_title": c.item.title,
+        "status": c.status.value,
+        "status_label": c.status.label,
+        "proof": c.proof,
+        "reason": c.reason,
+        "created_at": as_utc(c.created_at).isoformat(),
+        "claimant": c.claimant.display_name if for_officer else None,
+        "booking": {
+            "code": b.code,
+            "starts_at": as_utc(b.starts_at).isoformat(),
+            "status": b.status.value,
+            "url": url_for("appointments.show", code=b.code),
+        }
+        if b is not None
+        else None,
+        "service_id": service.id if service else None,
+        "provider_ids": [p.id for p in providers],
+    }
+
+
+def _item(item_id: int) -> LostItem:
+    item = db.session.get(LostItem, item_id)
+    if item is None or not item.can_be_seen_by(current_user):
+        abort(404)
+    return item
+
+
+@bp.route("/lost-found/manage")
+@staff_required
+@operation(
+    "notices",
+    "Items an officer handles: reports to moderate first, then claimed and open (?page=)",
+    response=_obj({"items": {"type": "array", "items": STAFF_ITEM}, "total": INT, "page": INT}),
+    auth="officer",
+)
+def staff_lost_found() -> Any:
+    """The moderation queue with each item's claims."""
+    page = page_arg()
+    rows, total = svc.staff_items(current_user, page)
+    items = [
+        {
+            **item_json(i),
+            "reason": i.reason,
+            "claims": [claim_json(c, for_officer=True) for c in i.claims],
+        }
+        for i in rows
+    ]
+    return jsonify(items=items, total=total, page=page)
+
+
+@bp.route("/lost-found/<int:item_id>/<item_action>", methods=["POST"])
+@staff_required
+@operation(
+    "notices",
+    "approve or reject (reason required) a resident's lost-item report; mark a found item "
+    "claimed or returned (to one claim with claim_id)",
+    form=ApiModerateForm,
+    response=ITEM,
+    auth="officer",
+)
+def moderate_item(item_id: int, item_action: str) -> Any:
+    """An officer's decision on an item of a community they serve."""
+    item = db.session.get(LostItem, item_id)
+    if item is None or item_action not in svc.MODERATION_ACTIONS:
+        return error(404, "not_found", _("物品不存在。"))
+    if not item.can_moderate(current_user):
+        return error(403, "forbidden", _("无权处理该物品。"))
+    form, err = validated(ApiModerateForm)
+    if err is not None:
+        return err
+    claim = None
+    if form.claim_id.data:
+        claim = db.session.get(ItemClaim, form.claim_id.data)
+        if claim is None or claim.item_id != item.id:
+            return error(404, "not_found", _("认领不存在。"))
+    try:
+        svc.moderate_item(current_user, item, item_action, form.reason.data or "", claim=claim)
+    except DomainError as exc:
+        return refused(exc)
+    return jsonify(item_json(item))
+
+
+@bp.route("/lost-found/<int:item_id>/claims", methods=["POST"])
+@login_required
+@operation(
+    "notices",
+    "Claim a found item (认领) by describing it; then book the visit with "
+    "/lost-found/claims/{claim_id}/visit",
+    form=ClaimForm,
+    response=CLAIM,
+    auth="any",
+    status=201,
+)
+def claim_item(item_id: int) -> Any:
+    """Say a found item is yours; the officers are told."""
+    item = _item(item_id)
+    form, err = validated(ClaimForm)
+    if err is not None:
+        return err
+    try:
+        made = svc.claim_item(current_user, item, form.proof.data)
+    except DomainError as exc:
+        return refused(exc)
+    return jsonify(claim_json(made)), 201
+
+
+def _claim(claim_id: int) -> ItemClaim:
+    made = db.session.get(ItemClaim, claim_id)
+    if made is None:
+        abort(404)
+    if not made.can_be_seen_by(current_user):
+        abort(403)
+    return made
+
+
+@bp.route("/lost-found/claims/<int:claim_id>")
+@login_required
+@operation("notices", "One claim and its visit", response=CLAIM, auth="any")
+def claim(claim_id: int) -> Any:
+    """The claimant's or the officers' view of a claim."""
+    made = _claim(claim_id)
+    return jsonify(claim_json(made, for_officer=made.claimant_id != current_user.id))
+
+
+@bp.route("/lost-found/claims/<int:claim_id>/visit", methods=["POST"])
+@login_required
+@operation(
+    "notices",
+    "Book the visit to collect a claimed item (starts_at from the service's slots)",
+    form=ClaimVisitForm,
+    response=CLAIM,
+    auth="any",
+    status=201,
+)
+def claim_visit(claim_id: int) -> Any:
+    """Book through the appointments feature; the booking note names the item."""
+    from portal.accounts.models import User
+    from portal.appointments.services import SlotTaken
+
+    made = _claim(claim_id)
+    if made.claimant_id != current_user.id:
+        return error(403, "forbidden", _("只能为自己的认领预约。"))
+    form, err = validated(ClaimVisitForm)
+    if err is not None:
+        return err
+    provider = db.session.get(User, form.provider_id.data)
+    if provider is None:
+        return error(
+            422, "invalid", _("提交的内容有误。"), {"provider_id": [_("该服务不可预约。")]}
+        )
+    try:
+        svc.book_claim_visit(current_user, made, provider, form.starts_at_value)
+    except SlotTaken as exc:  # other times: the service's slots endpoint
+        return error(409, exc.code, exc.message)
+    except DomainError as exc:
+        return refused(exc)
+    return jsonify(claim_json(made)), 201
+
+
+@bp.route("/lost-found/claims/<int:claim_id>/reject", methods=["POST"])
+@staff_required
+@operation(
+    "notices",
+    "Turn a claim down with a reason; its open visit is cancelled",
+    form=ModerateItemForm,
+    response=CLAIM,
+    auth="officer",
+)
+def reject_claim(claim_id: int) -> Any:
+    """Not the owner: the item is open again unless someone else claims it."""
+    made = _claim(claim_id)
+    if not made.item.can_moderate(current_user):
+        return error(403, "forbidden", _("无权处理该物品。"))
+    form, err = validated(ModerateItemForm)
+    if err is not None:
+        return err
+    try:
+        svc.reject_claim(current_user, made, form.reason.data or "")
+    except DomainError as exc:
+        return refused(exc)
+    return jsonify(claim_json(made, for_officer=True))
+
+
+# --- contact box: the officers' side -----------------------------------------------------
+
+
+def staff_message_json(m: ContactMessage, now: Any) -> dict[str, Any]:
+    """A message as its officers see it: a named sender masked, an anonymous one not at all."""
+    from portal.db import as_utc
+    from portal.security.pii import mask_name
+
+    due = svc.reply_due(m)
+    return {
+        **message_json(m),
+        "anonymous": m.sender_id is None,
+        "sender": mask_name(m.sender.display_name) if m.sender is not None else None,
+        "reply_due": as_utc(due).isoformat(),
+        "overdue": m.replied_at is None and due < now,
+    }
+
+
+@bp.route("/contact/messages")
+@staff_required
+@operation(
+    "notices",
+    "Contact-box messages of the officer's communities, waiting ones first (?waiting=1)",
+    response=_obj({"items": {"type": "array", "items": STAFF_MESSAGE}, "overdue": INT}),
+    auth="officer",
+)
+def contact_messages() -> Any:
+    """The reply-back rule (回告制): every message gets a reply; late ones are flagged."""
+    from portal.db import utcnow
+
+    waiting = request.args.get("waiting") in ("1", "true", "yes")
+    rows = svc.messages_for(current_user, waiting_only=waiting)
+    now = utcnow()
+    items = [staff_message_json(m, now) for m in rows]
+    return jsonify(items=items, overdue=sum(1 for i in items if i["overdue"]))
+
+
+@bp.route("/contact/messages/<int:message_id>/reply", methods=["POST"])
+@staff_required
+@operation(
+    "notices",
+    "Answer a contact-box message (a named sender is notified)",
+    form=ReplyForm,
+    response=STAFF_MESSAGE,
+    auth="officer",
+)
+def contact_reply(message_id: int) -> Any:
+    """Reply to a message of a community the officer serves."""
+    from portal.db import utcnow
+
+    msg = db.session.get(ContactMessage, message_id)
+    if msg is None:
+        return error(404, "not_found", _("留言不存在。"))
+    if not msg.can_answer(current_user):
+        return error(403, "forbidden", _("无权回复该留言。"))
+    form, err = validated(ReplyForm)
+    if err is not None:
+        return err
+    svc.reply(current_user, msg, form.reply.data)
+    return jsonify(staff_message_json(msg, utcnow()))

@@ -16,7 +16,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from portal.forms import PortalForm
 from portal.notices.models import MessageCategory, NoticeKind
@@ -95,10 +102,47 @@ class LostItemForm(PortalForm):
     happened_on = DateField(_l("遗失日期"), validators=[Optional()])
 
 
+class ClaimForm(PortalForm):
+    """A resident claims a found item by describing it."""
+
+    proof = TextAreaField(
+        _l("物品特征（只有失主知道的细节，如颜色、内容物、划痕）"),
+        validators=[DataRequired(), Length(min=5, max=1000)],
+        **TEXT,
+    )
+
+
+class ClaimVisitForm(PortalForm):
+    """The time and officer of the visit to collect a claimed item (the API's body; the
+    page posts the same two fields from the appointments slot grid)."""
+
+    starts_at = StringField(_l("时间"), validators=[DataRequired(), Length(max=40)], **TEXT)
+    provider_id = IntegerField(
+        _l("接待人"), validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)]
+    )
+
+    def validate_starts_at(self, field: StringField) -> None:
+        from portal.appointments.forms import parse_instant
+
+        self.starts_at_value = parse_instant(field.data or "")
+        if self.starts_at_value is None:
+            raise ValidationError(_l("时间格式不正确。"))
+
+
 class ModerateItemForm(PortalForm):
     """An officer's decision on an item."""
 
     reason = StringField(_l("理由"), validators=[Length(max=200)], **TEXT)
+
+
+class ApiModerateForm(PortalForm):
+    """The API's moderation body: a reason, and for ``returned`` the claim handed over.
+    (Fields are spelled out, not inherited: the OpenAPI schema reads a form's own fields.)"""
+
+    reason = StringField(_l("理由"), validators=[Length(max=200)], **TEXT)
+    claim_id = IntegerField(
+        _l("认领编号"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)]
+    )
 
 
 class ContactForm(PortalForm):

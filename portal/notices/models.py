@@ -25,6 +25,7 @@ from portal.db import Base, as_utc, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
+    from portal.appointments.models import Booking
     from portal.communities.models import Community
 
 
@@ -254,12 +255,85 @@ class LostItem(Base):
     community: Mapped[Community | None] = relationship()
     reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
     claimant: Mapped[User | None] = relationship(foreign_keys=[claimant_id])
+    claims: Mapped[list[ItemClaim]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="ItemClaim.id"
+    )
+
+    @property
+    def is_public(self) -> bool:
+        """Shown to everyone: open and claimed items."""
+        return self.status in (ItemStatus.OPEN, ItemStatus.CLAIMED)
+
+    @property
+    def can_be_claimed(self) -> bool:
+        """A found item nobody has collected yet; a claim is a request, not proof."""
+        return self.kind == ItemKind.FOUND and self.status in (ItemStatus.OPEN, ItemStatus.CLAIMED)
+
+    def can_be_seen_by(self, user: User) -> bool:
+        """Public items for everyone; the others for their reporter and the moderators."""
+        if self.is_public:
+            return True
+        if not user.is_authenticated:
+            return False
+        return self.reporter_id == user.id or self.can_moderate(user)
 
     def can_moderate(self, user: User) -> bool:
         """Officers of the item's community (or any, for items with none); admins."""
         if not user.is_authenticated or not user.is_staff:
             return False
         return self.community_id is None or user.serves(self.community_id)
+
+
+class ClaimStatus(enum.StrEnum):
+    """A resident's claim on a found item."""
+
+    OPEN = "open"  # waiting for the claimant's visit
+    RETURNED = "returned"  # the officer handed the item over to this claimant
+    REJECTED = "rejected"  # not the owner, or the item went to someone else
+
+    @property
+    def label(self) -> str:
+        return str(CLAIM_STATUS_LABELS[self])
+
+
+CLAIM_STATUS_LABELS = {
+    ClaimStatus.OPEN: _l("待领取"),
+    ClaimStatus.RETURNED: _l("已领回"),
+    ClaimStatus.REJECTED: _l("未认定"),
+}
+
+
+class ItemClaim(Base):
+    """A resident says a found item is theirs and books a visit to collect it.
+
+    The claimant describes the item (what only the owner knows) and books an appointment
+    with the community officer; the booking, made through the appointments feature, is
+    linked here. Several people may claim one item; the officer hands it to one of them."""
+
+    __tablename__ = "lost_item_claims"
+    __table_args__ = (UniqueConstraint("item_id", "claimant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("lost_items.id", ondelete="CASCADE"))
+    claimant_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    proof: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ClaimStatus] = mapped_column(str_enum(ClaimStatus), default=ClaimStatus.OPEN)
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment_bookings.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    item: Mapped[LostItem] = relationship(back_populates="claims")
+    claimant: Mapped[User] = relationship()
+    booking: Mapped[Booking | None] = relationship()
+
+    def can_be_seen_by(self, user: User) -> bool:
+        """The claimant, and the officers who handle the item."""
+        if not user.is_authenticated:
+            return False
+        return self.claimant_id == user.id or self.item.can_moderate(user)
 
 
 class MessageCategory(enum.StrEnum):

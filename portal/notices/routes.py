@@ -4,6 +4,7 @@ back-office pages for writing notices, handling items and answering messages."""
 from __future__ import annotations
 
 import datetime as dt
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.accounts.models import User
+from portal.appointments.slots import local_day
 from portal.db import as_utc, db
 from portal.errors import DomainError
 from portal.notices import bp
 from portal.notices import services as svc
 from portal.notices.forms import (
+    ClaimForm,
+    ClaimVisitForm,
     ContactForm,
     FoundItemForm,
     LostItemForm,
@@ -40,6 +45,7 @@ from portal.notices.forms import (
 )
 from portal.notices.models import (
     ContactMessage,
+    ItemClaim,
     ItemKind,
     LostItem,
     MessageCategory,
@@ -235,18 +241,107 @@ def report_lost() -> Any:
     return render_template("notices/report_lost.html", form=form), 422 if form.errors else 200
 
 
-@bp.route("/lost-found/<int:item_id>/claim", methods=["POST"])
+def _item_or_404(item_id: int) -> LostItem:
+    item = db.session.get(LostItem, item_id) or abort(404)
+    if not item.can_be_seen_by(current_user):
+        abort(404)
+    return item
+
+
+@bp.route("/lost-found/<int:item_id>")
+def item(item_id: int) -> Any:
+    """One item; a found one can be claimed here, and its officers see the claims."""
+    found = _item_or_404(item_id)
+    mine = None
+    if current_user.is_authenticated:
+        mine = next((c for c in found.claims if c.claimant_id == current_user.id), None)
+    return render_template(
+        "notices/item.html",
+        item=found,
+        mine=mine,
+        moderator=found.can_moderate(current_user),
+        moderate=ModerateItemForm(formdata=None),
+    )
+
+
+@bp.route("/lost-found/<int:item_id>/claim", methods=["GET", "POST"])
 @login_required
 def claim(item_id: int) -> Any:
-    """Claim a found item: the officers are told, the claimant brings proof."""
-    item = db.session.get(LostItem, item_id) or abort(404)
+    """Claim a found item (认领): describe it, then book a visit to collect it."""
+    found = _item_or_404(item_id)
+    form = ClaimForm()
+    if form.validate_on_submit():
+        try:
+            made = svc.claim_item(current_user, found, form.proof.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("notices.item", item_id=found.id)), 303
+        flash(_("已提交认领，请预约到警务室核对领取的时间。"), "success")
+        return redirect(url_for("notices.claim_page", claim_id=made.id))
+    if not found.can_be_claimed:
+        flash(_("该物品不能认领。"), "error")
+        return redirect(url_for("notices.item", item_id=found.id)), 303
+    return render_template("notices/claim.html", item=found, form=form), 422 if form.errors else 200
+
+
+def _claim_page(claim: ItemClaim, form: Any, status: int = 200) -> Any:
+    from portal.appointments.models import OPEN_STATUSES
+    from portal.appointments.services import free_slots
+
+    service = svc.claim_service()
+    providers = svc.claim_providers(current_user, claim.item, service) if service else []
     try:
-        svc.claim_item(current_user, item)
+        chosen = int(request.values.get("provider_id") or 0)
+    except ValueError:
+        chosen = 0
+    provider = next((p for p in providers if p.id == chosen), providers[0] if providers else None)
+    can_book = claim.status.value == "open" and (
+        claim.booking is None or claim.booking.status not in OPEN_STATUSES
+    )
+    slots = free_slots(service, provider.id, days=14) if (can_book and provider) else []
+    days = [(day, list(group)) for day, group in groupby(slots, key=local_day)]
+    return render_template(
+        "notices/claim_visit.html",
+        claim=claim,
+        item=claim.item,
+        service=service,
+        providers=providers,
+        provider=provider,
+        can_book=can_book,
+        days=days,
+        form=form,
+    ), status
+
+
+@bp.route("/lost-found/claims/<int:claim_id>", methods=["GET", "POST"])
+@login_required
+def claim_page(claim_id: int) -> Any:
+    """A claim: its state and the visit; without an open visit, the free times of the
+    community officer to book one (through the appointments feature)."""
+    from portal.appointments.services import SlotTaken
+
+    made = db.session.get(ItemClaim, claim_id) or abort(404)
+    require(made.can_be_seen_by(current_user))
+    form = ClaimVisitForm()
+    if request.method == "GET":
+        return _claim_page(made, form)
+    require(made.claimant_id == current_user.id)
+    if not form.validate_on_submit():
+        flash(_("请选择一个时段。"), "error")
+        return _claim_page(made, form, 422)
+    provider = db.session.get(User, form.provider_id.data)
+    if provider is None:
+        return _claim_page(made, form, 422)
+    try:
+        booking = svc.book_claim_visit(current_user, made, provider, form.starts_at_value)
+    except SlotTaken as exc:
+        flash(exc.message, "error")
+        return _claim_page(made, form, 409)
     except DomainError as exc:
         flash(exc.message, "error")
-        return redirect(url_for("notices.lost_found")), 303
-    flash(_("已认领，请携带身份证明到警务室领取。"), "success")
-    return redirect(url_for("notices.lost_found"))
+        return _claim_page(made, form, 409)
+    flash(_("已预约领取时间，请按时携带身份证件到警务室。"), "success")
+    return redirect(url_for("appointments.show", code=booking.code), 303)
 
 
 def _contact_form() -> ContactForm:
@@ -425,17 +520,19 @@ def staff_lost_found() -> Any:
             return redirect(url_for("notices.staff_lost_found")), 303
         flash(_("已登记招领物品。"), "success")
         return redirect(url_for("notices.staff_lost_found"))
+    page = page_arg()
+    rows, total = svc.staff_items(current_user, page)
     return render_template(
         "notices/staff_lost_found.html",
         form=form,
-        items=svc.staff_items(current_user),
+        page=Page(rows, total, page, 20),
         moderate=ModerateItemForm(formdata=None),
         ItemKind=ItemKind,
     ), 422 if form.errors else 200
 
 
 @bp.route(
-    "/backoffice/lost-found/<int:item_id>/<any(approve, reject, returned):item_action>",
+    "/backoffice/lost-found/<int:item_id>/<any(approve, reject, claimed, returned):item_action>",
     methods=["POST"],
 )
 @staff_required
@@ -452,6 +549,29 @@ def moderate(item_id: int, item_action: str) -> Any:
         return redirect(url_for("notices.staff_lost_found")), 303
     flash(_("已处理。"), "success")
     return redirect(url_for("notices.staff_lost_found"))
+
+
+@bp.route(
+    "/backoffice/lost-found/claims/<int:claim_id>/<any(returned, reject):claim_action>",
+    methods=["POST"],
+)
+@staff_required
+def decide_claim(claim_id: int, claim_action: str) -> Any:
+    """Hand the item to this claimant, or turn the claim down with a reason."""
+    made = db.session.get(ItemClaim, claim_id) or abort(404)
+    require(made.item.can_moderate(current_user))
+    form = ModerateItemForm()
+    form.validate()
+    try:
+        if claim_action == "returned":
+            svc.moderate_item(current_user, made.item, "returned", claim=made)
+        else:
+            svc.reject_claim(current_user, made, form.reason.data or "")
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("notices.item", item_id=made.item_id)), 303
+    flash(_("已归还。") if claim_action == "returned" else _("已处理。"), "success")
+    return redirect(url_for("notices.item", item_id=made.item_id))
 
 
 @bp.route("/backoffice/contact")

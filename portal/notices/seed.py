@@ -12,11 +12,31 @@ from portal.notices import services as svc
 from portal.notices.models import ContactMessage, MessageCategory, Notice, NoticeKind
 
 
+def seed_claim_service() -> None:
+    """The appointment service a claimant books to collect a found item (idempotent)."""
+    from portal.appointments.models import Location, Service
+
+    if db.session.scalar(select(Service.id).where(Service.name == svc.DEFAULT_CLAIM_SERVICE)):
+        return
+    db.session.add(
+        Service(
+            name=svc.DEFAULT_CLAIM_SERVICE,
+            duration_minutes=15,
+            location=Location.STATION,
+            needs_confirmation=False,
+            description="认领失物招领中的物品：到警务室核对身份与物品特征后领回。",
+            materials="居民身份证\n能证明物品归属的材料（如购物凭证、照片）",
+        )
+    )
+    db.session.flush()
+
+
 def seed_demo_notices() -> None:
     """Add the demo rows for the notices feature unless there are notices already."""
     from portal.accounts.models import User
     from portal.communities.models import Community
 
+    seed_claim_service()
     if db.session.scalar(select(Notice.id).limit(1)) is not None:
         return
     officer = db.session.scalar(select(User).where(User.email == "officer@demo.local"))

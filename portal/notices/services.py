@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.db import as_utc, db, utcnow
@@ -23,7 +23,9 @@ from portal.errors import DomainError
 from portal.jobs import register_job
 from portal.notices.models import (
     BulletinFigure,
+    ClaimStatus,
     ContactMessage,
+    ItemClaim,
     ItemKind,
     ItemStatus,
     LostItem,
@@ -608,22 +610,46 @@ def report_lost(
     return item
 
 
-def moderate_item(officer: User, item: LostItem, action: str, reason: str = "") -> None:
-    """Approve or reject a lost-item report, or mark an item returned."""
+MODERATION_ACTIONS = ("approve", "reject", "claimed", "returned")
+
+
+def moderate_item(
+    officer: User,
+    item: LostItem,
+    action: str,
+    reason: str = "",
+    claim: ItemClaim | None = None,
+) -> None:
+    """An officer's decision on an item: approve or reject (with a reason) a resident's
+    lost-item report; mark a found item claimed (the owner came in person) or returned —
+    to one claimant when ``claim`` is given, whose rivals' claims are then closed."""
     from portal.notifications.services import notify
 
+    reason = reason.strip()[:200]
     if action == "approve" and item.status == ItemStatus.PENDING:
         item.status = ItemStatus.OPEN
     elif action == "reject" and item.status == ItemStatus.PENDING:
+        if not reason:
+            raise DomainError(_("请填写不通过的理由。"), field="reason")
         item.status = ItemStatus.REJECTED
-        item.reason = reason.strip()[:200] or None
+        item.reason = reason
+    elif action == "claimed" and item.kind == ItemKind.FOUND and item.status == ItemStatus.OPEN:
+        item.status = ItemStatus.CLAIMED
     elif action == "returned" and item.status in (ItemStatus.OPEN, ItemStatus.CLAIMED):
+        if claim is not None and (claim.item_id != item.id or claim.status != ClaimStatus.OPEN):
+            raise DomainError(_("该认领已处理。"))
         item.status = ItemStatus.RETURNED
+        if claim is not None:
+            _close_claim(officer, claim, ClaimStatus.RETURNED)
+            item.claimant_id = claim.claimant_id
+        for other in item.claims:
+            if other.status == ClaimStatus.OPEN:
+                _close_claim(officer, other, ClaimStatus.REJECTED, _("物品已归还失主。"))
     else:
         raise DomainError(_("该物品当前状态下不能这样处理。"))
     db.session.flush()
     audit.record(officer, f"lost_found.{action}", obj=item)
-    if item.reporter is not None and item.kind == ItemKind.LOST and action != "returned":
+    if item.reporter is not None and item.kind == ItemKind.LOST and action in ("approve", "reject"):
         notify(
             item.reporter,
             _l("您的寻物登记已审核：%(status)s", status=item.status.label),
@@ -633,14 +659,49 @@ def moderate_item(officer: User, item: LostItem, action: str, reason: str = "") 
         )
 
 
-def claim_item(resident: User, item: LostItem) -> None:
-    """Say a found item is yours; the officers are told and you bring proof to the office."""
+# --- claiming a found item by booking a visit ------------------------------------------
+
+DEFAULT_CLAIM_SERVICE = "失物认领"
+
+
+def claim_service() -> Any:
+    """The appointment service a claimant books to collect an item: the active service
+    named by ``LOST_FOUND_CLAIM_SERVICE`` (default 失物认领); None when there is none."""
+    from portal.appointments.services import active_services
+
+    name = current_app.config.get("LOST_FOUND_CLAIM_SERVICE") or DEFAULT_CLAIM_SERVICE
+    return next((s for s in active_services() if s.name == name), None)
+
+
+def claim_providers(resident: User, item: LostItem, service: Any) -> list[User]:
+    """Whom the claimant may book: of the officers the appointments feature offers this
+    resident, those serving the item's community come first."""
+    from portal.appointments.services import providers_for
+
+    providers = providers_for(service, resident)
+    if item.community_id is None:
+        return providers
+    here = [p for p in providers if p.serves(item.community_id)]
+    return here + [p for p in providers if p not in here]
+
+
+def claim_item(resident: User, item: LostItem, proof: str) -> ItemClaim:
+    """Say a found item is yours, describing what only its owner knows; the officers are
+    told. The claimant then books a visit (``book_claim_visit``) to collect it."""
     from portal.notifications.services import notify
 
-    if item.kind != ItemKind.FOUND or item.status != ItemStatus.OPEN:
+    if not item.can_be_claimed:
         raise DomainError(_("该物品不能认领。"))
+    if resident.is_staff:
+        raise DomainError(_("民警账户不能认领物品。"))
+    existing = db.session.scalar(
+        select(ItemClaim).where(ItemClaim.item_id == item.id, ItemClaim.claimant_id == resident.id)
+    )
+    if existing is not None:
+        raise DomainError(_("您已认领过该物品。"), code="conflict")
+    claim = ItemClaim(item=item, claimant_id=resident.id, proof=proof.strip()[:1000])
+    db.session.add(claim)
     item.status = ItemStatus.CLAIMED
-    item.claimant_id = resident.id
     db.session.flush()
     audit.record(resident, "lost_found.claim", obj=item)
     officers = item.community.officers if item.community else []
@@ -648,10 +709,91 @@ def claim_item(resident: User, item: LostItem) -> None:
         notify(
             officer,
             _l("失物被认领：%(title)s", title=item.title),
-            _l("认领人将携带证明到警务室领取。"),
-            link=url_for("notices.staff_lost_found"),
+            _l("认领人将预约到警务室核对领取。"),
+            link=url_for("notices.item", item_id=item.id),
             kind="lost_found",
         )
+    return claim
+
+
+def claim_note(claim: ItemClaim) -> str:
+    """The booking note that tells the officer which item the visit is about."""
+    return _("失物认领：%(title)s（招领编号 %(id)s）", title=claim.item.title, id=claim.item_id)
+
+
+def book_claim_visit(
+    resident: User, claim: ItemClaim, provider: User, starts_at: dt.datetime
+) -> Any:
+    """Book the visit to collect a claimed item through the appointments feature (its
+    free-slot and double-booking rules apply); the booking is linked to the claim."""
+    from portal.appointments.models import OPEN_STATUSES
+    from portal.appointments.services import book
+
+    if claim.claimant_id != resident.id or claim.status != ClaimStatus.OPEN:
+        raise DomainError(_("该认领已处理。"))
+    if claim.booking is not None and claim.booking.status in OPEN_STATUSES:
+        raise DomainError(_("您已预约了领取时间。"), code="conflict")
+    service = claim_service()
+    if service is None:
+        raise DomainError(_("暂未开通认领预约，请按领取地点前往警务室。"))
+    if provider.id not in {p.id for p in claim_providers(resident, claim.item, service)}:
+        raise DomainError(_("该服务不可预约。"), field="provider_id")
+    booking = book(resident, service, provider, starts_at, note=claim_note(claim))
+    claim.booking_id = booking.id
+    claim.booking = booking
+    db.session.flush()
+    return booking
+
+
+def _close_claim(officer: User, claim: ItemClaim, status: ClaimStatus, reason: str = "") -> None:
+    from portal.appointments.models import OPEN_STATUSES
+    from portal.appointments.services import cancel
+    from portal.notifications.services import notify
+
+    claim.status = status
+    claim.reason = reason.strip()[:200] or None
+    claim.decided_at = utcnow()
+    if status == ClaimStatus.REJECTED:
+        booking = claim.booking
+        if booking is not None and booking.status in OPEN_STATUSES:
+            cancel(booking, officer, reason or _("认领未被认定。"))
+        notify(
+            claim.claimant,
+            _l("您对“%(title)s”的认领未被认定", title=claim.item.title),
+            claim.reason or "",
+            link=url_for("notices.claim_page", claim_id=claim.id),
+            kind="lost_found",
+        )
+
+
+def reject_claim(officer: User, claim: ItemClaim, reason: str) -> None:
+    """Not the owner: the claim is closed with a reason, its open visit cancelled, and the
+    item is open again when nobody else claims it."""
+    if not reason.strip():
+        raise DomainError(_("请填写原因。"), field="reason")
+    if claim.status != ClaimStatus.OPEN:
+        raise DomainError(_("该认领已处理。"))
+    _close_claim(officer, claim, ClaimStatus.REJECTED, reason)
+    item = claim.item
+    if item.status == ItemStatus.CLAIMED and not any(
+        c.status == ClaimStatus.OPEN for c in item.claims
+    ):
+        item.status = ItemStatus.OPEN
+    db.session.flush()
+    audit.record(officer, "lost_found.claim_rejected", obj=item)
+
+
+def claims_of(resident: User) -> list[ItemClaim]:
+    """A resident's own claims, newest first."""
+    return list(
+        db.session.scalars(
+            select(ItemClaim)
+            .where(ItemClaim.claimant_id == resident.id)
+            .options(selectinload(ItemClaim.item), selectinload(ItemClaim.booking))
+            .order_by(ItemClaim.id.desc())
+            .limit(50)
+        )
+    )
 
 
 def public_items(page: int, per_page: int = 20) -> tuple[list[LostItem], int]:
@@ -669,22 +811,34 @@ def public_items(page: int, per_page: int = 20) -> tuple[list[LostItem], int]:
     return list(rows), total
 
 
-def staff_items(officer: User) -> list[LostItem]:
-    """Items an officer handles: pending reports first, then open and claimed."""
-    stmt = select(LostItem).where(
-        LostItem.status.in_([ItemStatus.PENDING, ItemStatus.OPEN, ItemStatus.CLAIMED])
-    )
+def staff_items(officer: User, page: int = 1, per_page: int = 20) -> tuple[list[LostItem], int]:
+    """Items an officer handles: reports awaiting moderation first, then claimed items
+    (someone is coming), then open ones; newest first within each."""
+    where = [LostItem.status.in_([ItemStatus.PENDING, ItemStatus.OPEN, ItemStatus.CLAIMED])]
     if officer.role != "admin":
         served = [c.id for c in officer.served_communities]
-        stmt = stmt.where(
+        where.append(
             or_(LostItem.community_id.is_(None), LostItem.community_id.in_(served or [-1]))
         )
+    total = db.session.scalar(select(func.count(LostItem.id)).where(*where)) or 0
+    urgency = case(
+        (LostItem.status == ItemStatus.PENDING, 0),
+        (LostItem.status == ItemStatus.CLAIMED, 1),
+        else_=2,
+    )
     rows = db.session.scalars(
-        stmt.options(selectinload(LostItem.community), selectinload(LostItem.claimant))
-        .order_by(LostItem.status, LostItem.created_at.desc())
-        .limit(200)
+        select(LostItem)
+        .where(*where)
+        .options(
+            selectinload(LostItem.community),
+            selectinload(LostItem.claims).selectinload(ItemClaim.claimant),
+            selectinload(LostItem.claims).selectinload(ItemClaim.booking),
+        )
+        .order_by(urgency, LostItem.created_at.desc(), LostItem.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
-    return list(rows)
+    return list(rows), total
 
 
 # --- contact box -------------------------------------------------------------------

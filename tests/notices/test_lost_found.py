@@ -28,11 +28,12 @@ def test_found_item_claimed_and_returned(app, world, client):
     with app.app_context():
         item_id = db.session.query(LostItem.id).scalar()
     login(client, "resident@example.com")
-    assert client.post(f"/lost-found/{item_id}/claim").status_code == 302
-    assert client.post(f"/lost-found/{item_id}/claim").status_code == 303  # only once
+    proof = {"proof": "钱包里有公交卡和一张合影"}
+    assert client.post(f"/lost-found/{item_id}/claim", data=proof).status_code == 302
+    assert client.post(f"/lost-found/{item_id}/claim", data=proof).status_code == 303  # once
     with app.app_context():
         item = db.session.get(LostItem, item_id)
-        assert item.status == ItemStatus.CLAIMED and item.claimant_id == world["resident"]
+        assert item.status == ItemStatus.CLAIMED and len(item.claims) == 1
         assert (
             db.session.query(Notification)
             .filter_by(user_id=world["officer"], kind="lost_found")
@@ -63,7 +64,9 @@ def test_lost_item_is_moderated(app, world, client):
     assert officer.post(f"/backoffice/lost-found/{item_id}/approve").status_code == 302
     assert "蓝色雨伞" in client.get("/lost-found").get_data(as_text=True)
     # A lost item cannot be "claimed".
-    assert client.post(f"/lost-found/{item_id}/claim").status_code == 303
+    assert (
+        client.post(f"/lost-found/{item_id}/claim", data={"proof": "蓝色折叠伞"}).status_code == 303
+    )
     with app.app_context():
         assert (
             db.session.query(Notification)
