@@ -69,6 +69,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
             "PORTAL_LOGIN_LIMIT_ADDRESS", "20 per 10 minutes"
         ),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("PORTAL_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        # Contact box: messages per address (counted under an HMAC, never the address).
+        "CONTACT_LIMIT": os.environ.get("PORTAL_CONTACT_LIMIT", "5 per 10 minutes"),
         # Mail: SMTP when a host is set, otherwise the dev outbox.
         "SMTP_HOST": os.environ.get("PORTAL_SMTP_HOST") or None,
         "SMTP_PORT": _env_int("PORTAL_SMTP_PORT", 587),

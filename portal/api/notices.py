@@ -24,6 +24,7 @@ from portal.notices.forms import (
     ReplyForm,
     TrackForm,
 )
+from portal.notices.limits import count_message
 from portal.notices.models import (
     ContactMessage,
     ItemClaim,
@@ -32,7 +33,13 @@ from portal.notices.models import (
     Notice,
     NoticeKind,
 )
-from portal.notices.routes import all_community_choices, served_choices, text_arg, to_utc
+from portal.notices.routes import (
+    all_community_choices,
+    served_choices,
+    text_arg,
+    to_utc,
+    too_many_messages,
+)
 from portal.security.access import login_required, staff_required
 from portal.templating import page_arg
 
@@ -396,7 +403,8 @@ def message_json(m: ContactMessage) -> dict[str, Any]:
 @bp.route("/contact", methods=["POST"])
 @operation(
     "notices",
-    "Send a message to the contact box; anonymous ones get a tracking code (shown once)",
+    "Send a message to the contact box; anonymous ones get a tracking code (shown once). "
+    "Limited per address (429 too_many_messages); the address is never stored",
     form=ContactForm,
     response=_obj({"id": INT, "tracking_code": NS}),
     status=201,
@@ -410,6 +418,11 @@ def contact() -> Any:
     form, err = validated(ContactForm, prepare)
     if err is not None:
         return err
+    verdict = count_message()
+    if not verdict.allowed:
+        resp = error(429, "too_many_messages", too_many_messages(verdict.retry_minutes))
+        resp.headers["Retry-After"] = str(verdict.retry_minutes * 60)
+        return resp
     msg, code = svc.send_message(
         current_user if current_user.is_authenticated else None,
         community_id=form.community_id.data,

@@ -43,6 +43,7 @@ from portal.notices.forms import (
     figures_from,
     no_controls,
 )
+from portal.notices.limits import count_message
 from portal.notices.models import (
     ContactMessage,
     ItemClaim,
@@ -344,6 +345,14 @@ def claim_page(claim_id: int) -> Any:
     return redirect(url_for("appointments.show", code=booking.code), 303)
 
 
+def too_many_messages(minutes: int) -> str:
+    """The message shown when the contact-box limit is reached."""
+    return _(
+        "留言过于频繁，请 %(m)s 分钟后再发送。您填写的内容已保留。紧急情况请拨打110。",
+        m=minutes,
+    )
+
+
 def _contact_form() -> ContactForm:
     form = ContactForm()
     form.community_id.choices = all_community_choices()
@@ -357,6 +366,14 @@ def contact() -> Any:
     """The contact box: a tip or a suggestion, named or anonymous."""
     form = _contact_form()
     if form.validate_on_submit():
+        verdict = count_message()
+        if not verdict.allowed:
+            return render_template(
+                "notices/contact.html",
+                form=form,
+                track=TrackForm(formdata=None),
+                throttled=too_many_messages(verdict.retry_minutes),
+            ), 429
         sender = current_user if current_user.is_authenticated else None
         msg, code = svc.send_message(
             sender,

@@ -124,3 +124,46 @@ def test_control_characters_are_dropped_not_stored(app, world, client):
     assert client.get("/notices?q=a%00b&community=c%001").status_code == 200
     assert client.get("/api/v1/notices?q=%00").status_code == 200
     assert client.post("/contact/track", data={"code": "AB\x00CD"}).status_code == 303
+
+
+@SETTINGS
+@given(data=st.data())
+def test_claim_forms_and_officer_lost_found_api_never_500(app, world, data):
+    from tests.notices.test_claims import _found_item
+
+    item_id = _found_item(app, world)
+    resident = app.test_client()
+    login(resident, "resident@example.com")
+    resp = resident.post(f"/lost-found/{item_id}/claim", data={"proof": data.draw(TEXT)})
+    assert resp.status_code < 500
+    resident.post(f"/api/v1/lost-found/{item_id}/claims", json={"proof": "黑色的钱包"})
+    with app.app_context():
+        from sqlalchemy import select
+
+        from portal.db import db
+        from portal.notices.models import ItemClaim
+
+        claim_id = db.session.scalar(select(ItemClaim.id).where(ItemClaim.item_id == item_id))
+    visit = {"starts_at": data.draw(TEXT), "provider_id": data.draw(TEXT)}
+    assert resident.post(f"/lost-found/claims/{claim_id}", data=visit).status_code < 500
+    for path in (f"/api/v1/lost-found/claims/{claim_id}/visit",):
+        body = data.draw(
+            st.one_of(st.fixed_dictionaries({k: JSON_VALUES for k in visit}), JSON_VALUES)
+        )
+        resp = resident.post(path, json=body)
+        assert resp.status_code < 500 and resp.is_json, (path, body)
+    officer = app.test_client()
+    login(officer, "officer@example.com")
+    for path, fields in [
+        (f"/api/v1/lost-found/{item_id}/returned", ["reason", "claim_id"]),
+        (f"/api/v1/lost-found/claims/{claim_id}/reject", ["reason"]),
+        ("/api/v1/contact/messages/1/reply", ["reply"]),
+    ]:
+        body = data.draw(
+            st.one_of(st.fixed_dictionaries({f: JSON_VALUES for f in fields}), JSON_VALUES)
+        )
+        resp = officer.post(path, json=body)
+        assert resp.status_code < 500 and resp.is_json, (path, body, resp.status_code)
+    form = {"reason": data.draw(TEXT)}
+    resp = officer.post(f"/backoffice/lost-found/claims/{claim_id}/reject", data=form)
+    assert resp.status_code < 500
