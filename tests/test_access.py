@@ -99,6 +99,7 @@ ACCESS = {
     "notices.staff_messages": STAFF,
     "notices.staff_message": STAFF,
     "notices.item": PUBLIC,
+    "notices.my_items": USER,
     "notices.claim_page": USER,
     "notices.decide_claim": STAFF,
     "appointments.index": PUBLIC,

@@ -224,6 +224,17 @@ def lost_found() -> Any:
     return render_template("notices/lost_found.html", page=Page(rows, total, page, 20))
 
 
+@bp.route("/lost-found/mine")
+@login_required
+def my_items() -> Any:
+    """A resident's lost-item reports (with the moderator's note) and claims (with visits)."""
+    return render_template(
+        "notices/my_items.html",
+        reports=svc.reported_by(current_user),
+        claims=svc.claims_of(current_user),
+    )
+
+
 @bp.route("/lost-found/report", methods=["GET", "POST"])
 @login_required
 def report_lost() -> Any:
@@ -238,7 +249,7 @@ def report_lost() -> Any:
             happened_on=form.happened_on.data,
         )
         flash(_("已提交，民警审核后公开。"), "success")
-        return redirect(url_for("notices.lost_found"))
+        return redirect(url_for("notices.my_items"))
     return render_template("notices/report_lost.html", form=form), 422 if form.errors else 200
 
 
@@ -594,10 +605,18 @@ def decide_claim(claim_id: int, claim_action: str) -> Any:
 @bp.route("/backoffice/contact")
 @staff_required
 def staff_messages() -> Any:
-    """Contact-box messages of the officer's communities, waiting ones first."""
-    messages = svc.messages_for(current_user)
+    """Contact-box messages of the officer's communities, waiting ones first (``?waiting=1``:
+    only those still without a reply)."""
+    page = page_arg()
+    waiting = request.args.get("waiting") == "1"
+    messages, total = svc.message_page(current_user, page, waiting_only=waiting)
     late = {m.id for m in svc.overdue(messages)}
-    return render_template("notices/staff_messages.html", messages=messages, late=late)
+    return render_template(
+        "notices/staff_messages.html",
+        page=Page(messages, total, page, 20),
+        late=late,
+        waiting=waiting,
+    )
 
 
 @bp.route("/backoffice/contact/<int:message_id>", methods=["GET", "POST"])
@@ -610,7 +629,7 @@ def staff_message(message_id: int) -> Any:
     if form.validate_on_submit():
         svc.reply(current_user, msg, form.reply.data)
         flash(_("已回复。"), "success")
-        return redirect(url_for("notices.staff_messages"))
+        return redirect(url_for("notices.staff_messages", waiting=1))
     return render_template(
         "notices/staff_message.html", message=msg, form=form, due=svc.reply_due(msg)
     ), 422 if form.errors else 200

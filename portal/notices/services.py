@@ -654,7 +654,7 @@ def moderate_item(
             item.reporter,
             _l("您的寻物登记已审核：%(status)s", status=item.status.label),
             item.reason or "",
-            link=url_for("notices.lost_found"),
+            link=url_for("notices.my_items"),
             kind="lost_found",
         )
 
@@ -783,6 +783,18 @@ def reject_claim(officer: User, claim: ItemClaim, reason: str) -> None:
     audit.record(officer, "lost_found.claim_rejected", obj=item)
 
 
+def reported_by(resident: User) -> list[LostItem]:
+    """A resident's own lost-item reports in every state, newest first."""
+    return list(
+        db.session.scalars(
+            select(LostItem)
+            .where(LostItem.reporter_id == resident.id, LostItem.kind == ItemKind.LOST)
+            .order_by(LostItem.created_at.desc(), LostItem.id.desc())
+            .limit(50)
+        )
+    )
+
+
 def claims_of(resident: User) -> list[ItemClaim]:
     """A resident's own claims, newest first."""
     return list(
@@ -811,15 +823,31 @@ def public_items(page: int, per_page: int = 20) -> tuple[list[LostItem], int]:
     return list(rows), total
 
 
+def _handled_by(officer: User) -> list[Any]:
+    if officer.role == "admin":
+        return []
+    served = [c.id for c in officer.served_communities]
+    return [or_(LostItem.community_id.is_(None), LostItem.community_id.in_(served or [-1]))]
+
+
+def lost_found_counts(officer: User) -> tuple[int, int]:
+    """How many reports wait for moderation and how many items wait to be collected."""
+    rows = db.session.execute(
+        select(LostItem.status, func.count(LostItem.id))
+        .where(LostItem.status.in_([ItemStatus.PENDING, ItemStatus.CLAIMED]), *_handled_by(officer))
+        .group_by(LostItem.status)
+    ).all()
+    counts = {ItemStatus(s): n for s, n in rows}
+    return counts.get(ItemStatus.PENDING, 0), counts.get(ItemStatus.CLAIMED, 0)
+
+
 def staff_items(officer: User, page: int = 1, per_page: int = 20) -> tuple[list[LostItem], int]:
     """Items an officer handles: reports awaiting moderation first, then claimed items
     (someone is coming), then open ones; newest first within each."""
-    where = [LostItem.status.in_([ItemStatus.PENDING, ItemStatus.OPEN, ItemStatus.CLAIMED])]
-    if officer.role != "admin":
-        served = [c.id for c in officer.served_communities]
-        where.append(
-            or_(LostItem.community_id.is_(None), LostItem.community_id.in_(served or [-1]))
-        )
+    where = [
+        LostItem.status.in_([ItemStatus.PENDING, ItemStatus.OPEN, ItemStatus.CLAIMED]),
+        *_handled_by(officer),
+    ]
     total = db.session.scalar(select(func.count(LostItem.id)).where(*where)) or 0
     urgency = case(
         (LostItem.status == ItemStatus.PENDING, 0),
@@ -917,10 +945,7 @@ def reply(officer: User, msg: ContactMessage, text: str) -> None:
         )
 
 
-def messages_for(
-    officer: User, waiting_only: bool = False, limit: int = 100
-) -> list[ContactMessage]:
-    """Messages to the communities an officer serves (admins: all), oldest waiting first."""
+def _messages_stmt(officer: User, waiting_only: bool) -> Any:
     stmt = select(ContactMessage)
     if officer.role != "admin":
         stmt = stmt.where(
@@ -928,13 +953,35 @@ def messages_for(
         )
     if waiting_only:
         stmt = stmt.where(ContactMessage.replied_at.is_(None))
+    return stmt
+
+
+def messages_for(
+    officer: User, waiting_only: bool = False, limit: int = 100, offset: int = 0
+) -> list[ContactMessage]:
+    """Messages to the communities an officer serves (admins: all), oldest waiting first."""
     return list(
         db.session.scalars(
-            stmt.options(selectinload(ContactMessage.community))
-            .order_by(ContactMessage.replied_at.is_not(None), ContactMessage.created_at)
+            _messages_stmt(officer, waiting_only)
+            .options(selectinload(ContactMessage.community))
+            .order_by(
+                ContactMessage.replied_at.is_not(None),
+                ContactMessage.created_at,
+                ContactMessage.id,
+            )
             .limit(limit)
+            .offset(offset)
         )
     )
+
+
+def message_page(
+    officer: User, page: int, waiting_only: bool = False, per_page: int = 20
+) -> tuple[list[ContactMessage], int]:
+    """One page of ``messages_for`` and the total."""
+    stmt = _messages_stmt(officer, waiting_only)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return messages_for(officer, waiting_only, per_page, (page - 1) * per_page), total
 
 
 def reply_due(msg: ContactMessage) -> dt.datetime:
