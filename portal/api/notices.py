@@ -131,8 +131,8 @@ CLAIM = _obj(
         "booking": BOOKING_REF,
         "service_id": {
             "type": ["integer", "null"],
-            "description": "the appointment service to book the visit with (its slots: "
-            "/api/v1/appointments/services/{id}/slots?provider_id=)",
+            "description": "for the claimant: the appointment service to book the visit "
+            "with (its slots: /api/v1/appointments/services/{id}/slots?provider_id=)",
         },
         "provider_ids": {"type": "array", "items": INT},
     }
@@ -479,7 +479,8 @@ def claim_json(c: ItemClaim, for_officer: bool = False) -> dict[str, Any]:
     """A claim on a found item with its visit; the claimant's name only for officers."""
     from portal.db import as_utc
 
-    service = svc.claim_service() if c.status.value == "open" else None
+    # What to book with is the claimant's business; the officers' lists skip the look-up.
+    service = svc.claim_service() if c.status.value == "open" and not for_officer else None
     providers = svc.claim_providers(c.claimant, c.item, service) if service else []
     b = c.booking
     return {

@@ -300,15 +300,18 @@ def _claim_page(claim: ItemClaim, form: Any, status: int = 200) -> Any:
     from portal.appointments.models import OPEN_STATUSES
     from portal.appointments.services import free_slots
 
-    service = svc.claim_service()
+    mine = claim.claimant_id == current_user.id
+    service = svc.claim_service() if mine else None
     providers = svc.claim_providers(current_user, claim.item, service) if service else []
     try:
         chosen = int(request.values.get("provider_id") or 0)
     except ValueError:
         chosen = 0
     provider = next((p for p in providers if p.id == chosen), providers[0] if providers else None)
-    can_book = claim.status.value == "open" and (
-        claim.booking is None or claim.booking.status not in OPEN_STATUSES
+    can_book = (
+        mine
+        and claim.status.value == "open"
+        and (claim.booking is None or claim.booking.status not in OPEN_STATUSES)
     )
     slots = free_slots(service, provider.id, days=14) if (can_book and provider) else []
     days = [(day, list(group)) for day, group in groupby(slots, key=local_day)]
