@@ -39,17 +39,15 @@ def contact_panel(officer: User) -> Panel:
 @register_panel(61)
 def lost_found_panel(officer: User) -> Panel:
     """Lost-and-found work: reports to moderate and claims whose owners are coming."""
-    items, _total = svc.staff_items(officer, 1, per_page=5)
     pending, claimed = svc.lost_found_counts(officer)
+    items = svc.lost_found_queue(officer) if pending + claimed else []
     return Panel(
         key="lost_found",
         title=_("失物招领：待审核 %(p)s，待领取 %(c)s", p=pending, c=claimed),
         count=pending + claimed,
         link=url_for("notices.staff_lost_found"),
         rows=[
-            (f"{i.status.label} · {i.title}", url_for("notices.item", item_id=i.id))
-            for i in items
-            if i.status.value in ("pending", "claimed")
+            (f"{i.status.label} · {i.title}", url_for("notices.item", item_id=i.id)) for i in items
         ],
         empty_text=_("没有待审核或待领取的物品。"),
         alert=pending > 0,

@@ -841,6 +841,22 @@ def lost_found_counts(officer: User) -> tuple[int, int]:
     return counts.get(ItemStatus.PENDING, 0), counts.get(ItemStatus.CLAIMED, 0)
 
 
+def lost_found_queue(officer: User, limit: int = 5) -> list[LostItem]:
+    """The few items most in need of the officer: reports to moderate, then claimed items."""
+    return list(
+        db.session.scalars(
+            select(LostItem)
+            .where(
+                LostItem.status.in_([ItemStatus.PENDING, ItemStatus.CLAIMED]),
+                *_handled_by(officer),
+            )
+            # "pending" sorts after "claimed": descending puts reports to moderate first.
+            .order_by(LostItem.status.desc(), LostItem.created_at.desc(), LostItem.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def staff_items(officer: User, page: int = 1, per_page: int = 20) -> tuple[list[LostItem], int]:
     """Items an officer handles: reports awaiting moderation first, then claimed items
     (someone is coming), then open ones; newest first within each."""

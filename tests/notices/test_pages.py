@@ -40,6 +40,7 @@ def test_officer_with_forty_items_pages_pending_first(app, world, client):
     assert 'placeholder="不通过的理由"' in first
     dashboard = client.get("/backoffice/").get_data(as_text=True)
     assert "失物招领：待审核 10，待领取 0" in dashboard
+    assert "待审核 · 物品00" in dashboard and "物品01" not in dashboard
 
 
 def test_contact_messages_paginate_and_filter_waiting(app, world, client):
