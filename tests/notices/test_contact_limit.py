@@ -135,3 +135,17 @@ def test_counters_live_in_redis_with_expiry(database_url, tmp_path, world):
         assert addr not in stored and token not in stored
         db.session.execute(text("SELECT 1"))
     app.extensions["portal.engine"].dispose()
+
+
+def test_storage_failure_lets_the_message_through_without_logging_the_address(
+    app, world, client, caplog, monkeypatch
+):
+    def broken(*_args, **_kwargs):
+        raise ConnectionError("storage down")
+
+    monkeypatch.setattr(limiter.limiter, "test", broken)
+    caplog.set_level(logging.DEBUG)
+    assert _send(client, "存储故障时也要收到的线索").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ContactMessage.id))) == 1
+    assert "rate limit storage unavailable" in caplog.text and ADDR not in caplog.text
