@@ -281,6 +281,10 @@ def item(item_id: int) -> Any:
 def claim(item_id: int) -> Any:
     """Claim a found item (认领): describe it, then book a visit to collect it."""
     found = _item_or_404(item_id)
+    mine = next((c for c in found.claims if c.claimant_id == current_user.id), None)
+    if mine is not None:
+        flash(_("您已认领过该物品。"), "error")
+        return redirect(url_for("notices.claim_page", claim_id=mine.id)), 303
     form = ClaimForm()
     if form.validate_on_submit():
         try:
