@@ -317,7 +317,13 @@ def _claim_page(claim: ItemClaim, form: Any, status: int = 200) -> Any:
         and claim.status.value == "open"
         and (claim.booking is None or claim.booking.status not in OPEN_STATUSES)
     )
-    slots = free_slots(service, provider.id, days=14) if (can_book and provider) else []
+    slots: list[dt.datetime] = []
+    if can_book and provider:
+        # A week of times keeps the page short on a phone; look further only when the
+        # week has none (a holiday week).
+        slots = free_slots(service, provider.id, days=7) or free_slots(
+            service, provider.id, days=21
+        )
     days = [(day, list(group)) for day, group in groupby(slots, key=local_day)]
     return render_template(
         "notices/claim_visit.html",
