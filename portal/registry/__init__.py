@@ -4,7 +4,8 @@ the officers' ledger with search, exports and figures."""
 
 from flask import Blueprint
 
-bp = Blueprint("registry", __name__)
+# cli_group=None: the commands sit at the top level (``portal purge-registry``).
+bp = Blueprint("registry", __name__, cli_group=None)
 
 # routes: residents, employers, review and permits; ledger_routes: officers' ledger, exports
 # and figures.
