@@ -9,9 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
-    FieldList,
-    Form,
-    FormField,
     SelectField,
     StringField,
     TextAreaField,
@@ -147,23 +144,21 @@ class ApplyPermitForm(ActionForm):
     """Nothing to type: the application uses the confirmed record."""
 
 
-class WorkerRow(Form):
-    """One worker typed into the employer's form (checked by ``imports.check_rows``)."""
-
-    name = StringField(_l("姓名"))
-    id_number = StringField(_l("身份证号"))
-    phone = StringField(_l("手机号"))
-    address = StringField(_l("住址"))
-    start_date = StringField(_l("开始日期"))
+ROW_SLOTS = 10
 
 
 class WorkersForm(_CommunityForm):
-    """The employer's form: up to ten workers at once."""
+    """The employer's form: up to ``ROW_SLOTS`` workers at once. The rows are plain inputs
+    named ``rows-<i>-<column>`` and are checked by ``imports.check_rows`` like a file's."""
 
-    rows = FieldList(FormField(WorkerRow), min_entries=5, max_entries=10)
+    def entries(self, formdata: Any) -> list[dict[str, Any]]:
+        from portal.registry.imports import COLUMNS
 
-    def entries(self) -> list[dict[str, Any]]:
-        return [dict(entry.data) for entry in self.rows]
+        prefix = self._prefix
+        return [
+            {c: formdata.get(f"{prefix}rows-{i}-{c}", "") for c in COLUMNS}
+            for i in range(ROW_SLOTS)
+        ]
 
 
 class UploadForm(_CommunityForm):

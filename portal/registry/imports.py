@@ -32,6 +32,7 @@ from portal.accounts import services as accounts
 from portal.accounts.models import User
 from portal.db import db
 from portal.errors import DomainError
+from portal.forms import strip_control_characters
 from portal.registry import services as svc
 from portal.registry.models import ImportBatch, MigrantRecord, Source
 from portal.security import audit
@@ -39,7 +40,8 @@ from portal.security.idnumbers import IdNumberError, validate_resident_id
 from portal.security.pii import is_mobile_phone, mask_name, normalize_phone
 
 COLUMNS = ("name", "id_number", "phone", "address", "start_date")
-HEADERS = ("姓名", "身份证号", "手机号", "住址", "开始日期")
+HEADERS = ("姓名", "身份证号", "手机号", "住址", "开始日期")  # in files: always Chinese
+HEADER_LABELS = (_l("姓名"), _l("身份证号"), _l("手机号"), _l("住址"), _l("开始日期"))
 # Header spellings accepted for each column (Chinese first, then English).
 ALIASES = {
     "name": ("姓名", "name"),
@@ -158,7 +160,9 @@ def _records(table: list[list[Any]], first_line: int = 1) -> list[Row]:
             isinstance(c, dt.date) for c in cells
         ):
             continue  # blank line
-        values = {c: (cells[i] if i < len(cells) else "") for c, i in cols.items()}
+        values = {
+            c: strip_control_characters(cells[i] if i < len(cells) else "") for c, i in cols.items()
+        }
         rows.append(Row(line=offset, values=values))
     return rows
 
@@ -301,7 +305,7 @@ def rows_from_form(entries: list[dict[str, Any]]) -> list[Row]:
     """Rows typed in the form; entirely empty lines are ignored."""
     rows = []
     for i, entry in enumerate(entries, start=1):
-        values = {c: str(entry.get(c) or "").strip() for c in COLUMNS}
+        values = {c: strip_control_characters(str(entry.get(c) or "")).strip() for c in COLUMNS}
         if any(values.values()):
             rows.append(Row(line=i, values=values))
     return rows

@@ -25,6 +25,7 @@ from portal.errors import DomainError
 from portal.registry import bp, feeds, imports, permits  # noqa: F401 - feeds registers its hook
 from portal.registry import services as svc
 from portal.registry.forms import (
+    ROW_SLOTS,
     ActionForm,
     ApplyPermitForm,
     CorrectForm,
@@ -199,7 +200,7 @@ def employer() -> Any:
                 report = imports.submit(
                     current_user,
                     form.community_id.data,
-                    imports.rows_from_form(form.entries()),
+                    imports.rows_from_form(form.entries(request.form)),
                 )
             else:
                 status = 422
@@ -213,7 +214,7 @@ def employer() -> Any:
             else:
                 status = 422  # nothing was imported
     elif request.method == "POST":
-        status = 403
+        status = 409  # not a verified employer: the page says what is missing
     return (
         render_template(
             "registry/employer.html",
@@ -222,6 +223,10 @@ def employer() -> Any:
             report=report,
             allowed=allowed,
             batches=imports.batches_of(current_user) if allowed else [],
+            slots=range(ROW_SLOTS),
+            columns=imports.COLUMNS,
+            headers=imports.HEADER_LABELS,
+            typed=request.form if report is not None and not report.ok else {},
             max_rows=current_app.config.get("REGISTRY_IMPORT_MAX_ROWS") or imports.DEFAULT_MAX_ROWS,
         ),
         status,

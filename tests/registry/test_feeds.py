@@ -1,0 +1,102 @@
+"""Signed agreements feed the ledger: house, pledge, tenancy and a pending record for a
+migrant tenant or employee, in the signing transaction; local people are not recorded."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from portal.db import db
+from portal.registry import services as svc
+from portal.registry.models import (
+    EventKind,
+    LedgerEvent,
+    MigrantRecord,
+    RecordStatus,
+    RentalHouse,
+    Source,
+    Tenancy,
+)
+from portal.security.pii import id_index
+from tests.registry.conftest import MIGRANT_ID, sign_job, sign_rental
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_rental_agreement_makes_house_tenancy_and_pending_migrant(ctx, board):
+    ag = sign_rental(board)
+    house = db.session.scalar(select(RentalHouse))
+    assert house is not None
+    assert house.address == "天桥社区 3 号楼 2 单元 101" and house.rooms == 2
+    assert house.landlord_id == board["landlord"] and house.community_id == board["community"]
+    assert house.pledge_signed_at is not None and house.pledge_agreement_id == ag.id
+    tenancy = db.session.scalar(select(Tenancy))
+    assert tenancy.house_id == house.id and tenancy.tenant_user_id == board["seekers"][0]
+    assert tenancy.agreement_id == ag.id and tenancy.end_date is None
+    assert tenancy.start_date == svc.local_date(ag.signed_at)
+    record = db.session.scalar(select(MigrantRecord))
+    assert record.status == RecordStatus.PENDING and record.source == Source.RENTAL_AGREEMENT
+    assert record.source_ref == ag.id and tenancy.migrant_id == record.id
+    assert record.name == "孙小明" and record.id_number == MIGRANT_ID
+    assert record.id_hash == id_index(MIGRANT_ID) and record.region == "110105"
+    assert record.house_id == house.id and record.address == house.address
+    kinds = {e.kind for e in db.session.scalars(select(LedgerEvent))}
+    assert kinds == {EventKind.PLEDGE_SIGNED, EventKind.SUBMITTED}
+    assert all(
+        e.community_id == board["community"] for e in db.session.scalars(select(LedgerEvent))
+    )
+    # Nothing of the plain ID number in any event.
+    for e in db.session.scalars(select(LedgerEvent)):
+        assert MIGRANT_ID not in str(e.detail)
+
+
+def test_second_agreement_reuses_the_house_and_keeps_the_pledge(ctx, board):
+    first = sign_rental(board)
+    sign_rental(board, seeker_index=0, title="天桥社区两室一厅再次出租")
+    assert _count(RentalHouse) == 1
+    house = db.session.scalar(select(RentalHouse))
+    assert house.pledge_agreement_id == first.id
+    assert _count(Tenancy) == 2
+    pledges = db.session.scalar(
+        select(func.count())
+        .select_from(LedgerEvent)
+        .where(LedgerEvent.kind == EventKind.PLEDGE_SIGNED)
+    )
+    assert pledges == 1
+
+
+def test_local_tenant_is_not_a_migrant(ctx, people):
+    sign_rental(people, seeker_index=1)  # verified with a 220302 ID number
+    assert _count(Tenancy) == 1 and _count(RentalHouse) == 1
+    assert _count(MigrantRecord) == 0
+    tenancy = db.session.scalar(select(Tenancy))
+    assert tenancy.migrant_id is None
+
+
+def test_job_agreement_gives_a_pending_record_with_the_workplace(ctx, board):
+    ag = sign_job(board)
+    record = db.session.scalar(select(MigrantRecord))
+    assert record.source == Source.JOB_AGREEMENT and record.source_ref == ag.id
+    assert record.workplace.startswith("测试公司") and "天桥社区物业办公室" in record.workplace
+    assert record.employer_id == board["employer"]
+    assert record.address == "天桥社区物业办公室"  # housing provided
+    assert _count(RentalHouse) == 0
+
+
+def test_a_failed_signing_leaves_no_ledger_rows(app, board):
+    from portal.jobs_housing import agreements
+
+    def boom(_agreement):
+        raise RuntimeError("later hook fails")
+
+    agreements.on_agreement_signed(boom)
+    try:
+        with app.test_request_context():
+            try:
+                sign_rental(board)
+            except RuntimeError:
+                db.session.rollback()
+            assert _count(MigrantRecord) == 0 and _count(RentalHouse) == 0
+    finally:
+        agreements._hooks.remove(boom)
