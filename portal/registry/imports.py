@@ -223,8 +223,9 @@ def read_file(data: bytes) -> list[Row]:
     """The rows of an uploaded CSV or XLSX file (type by content)."""
     if not data:
         raise FileRefused(_("文件是空的。"), code="empty")
-    if len(data) > _limit("REGISTRY_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES):
-        raise FileRefused(_("文件太大（最大 1 MB）。"), code="too_large")
+    limit = _limit("REGISTRY_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    if len(data) > limit:
+        raise FileRefused(_("文件太大（最大 %(kb)s KB）。", kb=limit // 1024), code="too_large")
     if data.startswith(b"PK"):
         if not is_xlsx(data):
             raise FileRefused(_("文件不是 CSV 或 XLSX 表格。"), code="bad_type")
