@@ -54,6 +54,8 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_ROWS = 500
 FUTURE_DAYS = 30
 EARLIEST = dt.date(1990, 1, 1)
+# What a spreadsheet makes of an 18-digit number typed into a number cell: 1.10105E+17.
+_SCIENTIFIC_RE = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 _DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 
 
@@ -121,6 +123,9 @@ def may_submit(user: Any) -> bool:
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1e15:
+        # An ID number that a spreadsheet stored as a number has lost its last digits.
+        return f"{value:.6E}"
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -264,10 +269,16 @@ def check_rows(rows: list[Row]) -> None:
         elif len(name) > 40:
             row.errors.append(_("姓名最多 40 字。"))
         number = None
-        try:
-            number = validate_resident_id(str(v.get("id_number") or ""))
-        except IdNumberError as err:
-            row.errors.append(str(err.message))
+        raw_id = str(v.get("id_number") or "").strip()
+        if _SCIENTIFIC_RE.match(raw_id):
+            row.errors.append(
+                _("身份证号被表格软件存成了数字，末几位已丢失：请把该列设为文本后重新填写。")
+            )
+        else:
+            try:
+                number = validate_resident_id(raw_id)
+            except IdNumberError as err:
+                row.errors.append(str(err.message))
         phone = normalize_phone(str(v.get("phone") or ""))
         if not phone:
             row.errors.append(_("缺少手机号。"))

@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 
 from portal.accounts.models import Role, User
 from portal.db import db, utcnow
@@ -244,12 +244,26 @@ def _tell(record: MigrantRecord, title: Any, body: Any) -> None:
         notify(who, title, body, link=_link_mine() if record.user else "/registry/employer")
 
 
+def lock_person(id_hash: str | None) -> None:
+    """Serialise decisions about one person until the transaction ends, so two officers
+    confirming two pending records of the same person at once cannot both create a ledger
+    record. PostgreSQL: a transaction-level advisory lock keyed on the blind index; SQLite
+    runs one write transaction at a time already (``BEGIN IMMEDIATE``)."""
+    if not id_hash or db.session.get_bind().dialect.name != "postgresql":
+        return
+    key = int(id_hash[:15], 16)  # 60 bits: fits a signed bigint
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def confirm(officer: User, record: MigrantRecord) -> MigrantRecord:
     """Enter a pending record into the ledger, or merge it into the person's existing ledger
     record (never two ledger records for one person). Returns the ledger record."""
-    _require_pending(record)
     if not can_handle(officer, record.community_id):
         raise DomainError(_("您不负责该社区。"), code="forbidden")
+    lock_person(record.id_hash)
+    # Read the status again under the lock: another request may have decided meanwhile.
+    db.session.refresh(record)
+    _require_pending(record)
     survivor = ledger_record_of(record)
     now = utcnow()
     record.reviewed_by_id, record.reviewed_at, record.updated_at = officer.id, now, now
@@ -365,9 +379,11 @@ def merge(officer: User, pending: MigrantRecord, survivor: MigrantRecord) -> Mig
 
 def reject(officer: User, record: MigrantRecord, reason: str) -> None:
     """Refuse a pending record with a reason the person (or the employer) is told."""
-    _require_pending(record)
     if not can_handle(officer, record.community_id):
         raise DomainError(_("您不负责该社区。"), code="forbidden")
+    lock_person(record.id_hash)
+    db.session.refresh(record)
+    _require_pending(record)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("请填写退回理由。"), field="reason", code="invalid")
@@ -464,11 +480,12 @@ def reveal(officer: User, record: MigrantRecord, field: str) -> str:
 
 
 def records_of(user: User) -> list[MigrantRecord]:
-    """A resident's own records (their account), newest first; merged ones left out."""
+    """A resident's own records — made with their account or carrying their verified ID
+    number (e.g. from their employer) — newest first; merged ones left out."""
     return list(
         db.session.scalars(
             select(MigrantRecord)
-            .where(MigrantRecord.user_id == user.id, MigrantRecord.status != RecordStatus.MERGED)
+            .where(known_person_filter(user), MigrantRecord.status != RecordStatus.MERGED)
             .order_by(MigrantRecord.id.desc())
         )
     )

@@ -161,3 +161,27 @@ def test_pages_upload_and_form(app, client, board):
     assert resp.status_code == 409 and "单位认证" in resp.get_data(as_text=True)
     with app.app_context():
         assert _count() == 2
+
+
+def test_id_numbers_stored_as_numbers_are_explained(ctx, board):
+    rows = [["孙小明", 110105199001010010, "13800000001", "天桥社区 5 号楼", "2026-03-01"]]
+    report = imports.submit_file(u(board["employer"]), board["community"], _xlsx(rows), "w")
+    assert not report.ok and "设为文本" in report.rows[0].errors[0]
+    csv_rows = [["孙小明", "1.10105E+17", "13800000001", "天桥社区 5 号楼", "2026-03-01"]]
+    report = imports.submit_file(u(board["employer"]), board["community"], _csv(csv_rows), "w")
+    assert not report.ok and "设为文本" in report.rows[0].errors[0]
+
+
+def test_the_worker_sees_the_record_their_employer_sent(app, client, board):
+    with app.test_request_context():
+        report = imports.submit_file(
+            u(board["employer"]), board["community"], _csv(GOOD_ROWS[:1]), "w.csv"
+        )
+        assert report.ok
+        db.session.commit()
+    login(client, "seeker0@example.com")  # verified with GOOD_A
+    page = client.get("/registry").get_data(as_text=True)
+    assert "用工单位报送" in page and "天桥社区 5 号楼 101" in page
+    client.post("/logout")
+    login(client, "seeker1@example.com")
+    assert "天桥社区 5 号楼 101" not in client.get("/registry").get_data(as_text=True)
