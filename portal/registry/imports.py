@@ -213,6 +213,11 @@ def _read_csv(data: bytes) -> list[list[Any]]:
         raise FileRefused(_("CSV 文件格式有误。"), code="bad_file") from None
 
 
+# A worker list of a few hundred rows unpacks to well under a megabyte; refuse archives that
+# would unpack to far more (a "zip bomb") before openpyxl parses them.
+MAX_UNPACKED = 20 * 1024 * 1024
+
+
 def is_xlsx(data: bytes) -> bool:
     """An XLSX file by its content: a ZIP archive with a workbook part."""
     if not data.startswith(b"PK\x03\x04"):
@@ -220,8 +225,13 @@ def is_xlsx(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "xl/workbook.xml" in archive.namelist()
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError):
         return False
+
+
+def _unpacked_size(data: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return sum(info.file_size for info in archive.infolist())
 
 
 def read_file(data: bytes) -> list[Row]:
@@ -234,6 +244,8 @@ def read_file(data: bytes) -> list[Row]:
     if data.startswith(b"PK"):
         if not is_xlsx(data):
             raise FileRefused(_("文件不是 CSV 或 XLSX 表格。"), code="bad_type")
+        if _unpacked_size(data) > MAX_UNPACKED:
+            raise FileRefused(_("表格内容太多，请分成几个文件上传。"), code="too_large")
         return _records(_read_xlsx(data))
     return _records(_read_csv(data))
 

@@ -185,3 +185,29 @@ def test_the_worker_sees_the_record_their_employer_sent(app, client, board):
     client.post("/logout")
     login(client, "seeker1@example.com")
     assert "天桥社区 5 号楼 101" not in client.get("/registry").get_data(as_text=True)
+
+
+def test_an_xlsx_that_unpacks_to_too_much_is_refused(ctx, board):
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", "0" * (imports.MAX_UNPACKED + 1))
+    data = out.getvalue()
+    assert len(data) < imports.DEFAULT_MAX_BYTES
+    report = imports.submit_file(u(board["employer"]), board["community"], data, "w.xlsx")
+    assert not report.ok and "分成几个文件" in report.errors[0]
+
+
+def test_a_refused_form_keeps_what_was_typed(app, client, board):
+    login(client, "employer@example.com")
+    form = {"which": "form", "w-community_id": str(board["community"])}
+    for key, value in zip(imports.COLUMNS, MIXED_ROWS[1], strict=True):
+        form[f"w-rows-0-{key}"] = value
+    resp = client.post("/registry/employer", data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "缺少姓名" in page
+    assert f'value="{BAD_ID}"' in page and 'value="2026-02-30"' in page
+    with app.app_context():
+        assert _count() == 0 and _count(ImportBatch) == 0
