@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from portal.accounts import services as accounts
-from portal.accounts.models import User
+from portal.accounts.models import User, VerificationStatus
 from portal.db import as_utc, db, utcnow
 from portal.jobs_housing.agreements import SignedAgreement, on_agreement_signed
 from portal.registry import services as svc
@@ -49,8 +49,10 @@ def _pending_for(
     person: User, signed: SignedAgreement, source: Source, **fields: Any
 ) -> MigrantRecord | None:
     v = accounts.latest_identity(person)
-    if v is None or not v.is_current:
-        return None  # agreements need verified parties; nothing to register without one
+    # The agreement was generated from a current verification; one that has expired since
+    # still names the person. A rejected or revoked one does not.
+    if v is None or v.status not in (VerificationStatus.APPROVED, VerificationStatus.EXPIRED):
+        return None
     return svc.submit_pending(
         community_id=signed.community_id,
         source=source,

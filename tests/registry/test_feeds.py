@@ -100,3 +100,45 @@ def test_a_failed_signing_leaves_no_ledger_rows(app, board):
             assert _count(MigrantRecord) == 0 and _count(RentalHouse) == 0
     finally:
         agreements._hooks.remove(boom)
+
+
+def test_the_officer_reaches_the_agreement_from_the_record(app, client, board):
+    from tests.conftest import login
+
+    with app.test_request_context():
+        ag = sign_rental(board)
+        db.session.commit()
+        rid, agid = db.session.scalar(select(MigrantRecord.id)), ag.id
+    login(client, "officer@example.com")
+    page = client.get(f"/backoffice/registry/records/{rid}").get_data(as_text=True)
+    assert f"/board/agreements/{agid}" in page
+    assert "治安责任保证书" in client.get(f"/board/agreements/{agid}").get_data(as_text=True)
+
+
+def test_a_verification_expiring_before_the_last_signature_still_names_the_tenant(ctx, board):
+    from portal.accounts.models import IdentityVerification, VerificationStatus
+    from portal.jobs_housing import agreements
+    from portal.jobs_housing import services as board_svc
+    from portal.jobs_housing.models import Kind
+    from tests.conftest import PASSWORD
+    from tests.jobs_housing.conftest import RENTAL
+    from tests.registry.conftest import u
+
+    landlord, seeker = u(board["landlord"]), u(board["seekers"][0])
+    listing = board_svc.create_listing(
+        landlord, Kind.RENTAL, RENTAL, community_id=board["community"], owner_declared=True
+    )
+    board_svc.submit(landlord, listing)
+    board_svc.approve(u(board["officer"]), listing)
+    application = board_svc.apply(seeker, listing, "您好")
+    board_svc.decide_application(landlord, application, True)
+    ag = agreements.start_agreement(landlord, application)
+    agreements.confirm(landlord, ag, PASSWORD)
+    v = db.session.scalar(
+        select(IdentityVerification).where(IdentityVerification.user_id == seeker.id)
+    )
+    v.status = VerificationStatus.EXPIRED
+    db.session.flush()
+    agreements.confirm(seeker, ag, PASSWORD)
+    record = db.session.scalar(select(MigrantRecord))
+    assert record is not None and record.name == "孙小明"
