@@ -303,14 +303,19 @@ def merge(officer: User, pending: MigrantRecord, survivor: MigrantRecord) -> Mig
     now = utcnow()
     pending.status = RecordStatus.MERGED
     pending.merged_into_id = survivor.id
-    event(EventKind.MERGED, pending.community_id, migrant=pending, actor=officer, into=survivor.id)
-    event(
-        EventKind.MERGED, pending.community_id, migrant=survivor, actor=officer, source=pending.id
-    )
     reopened = survivor.status == RecordStatus.CLOSED
     old_community = survivor.community_id
-    if old_community != pending.community_id:
+    # The record follows the person to the community they now live in (a workplace alone
+    # elsewhere does not move it); a re-opened record is registered where it was confirmed.
+    if (pending.address or reopened) and old_community != pending.community_id:
         survivor.community_id = pending.community_id
+    event(EventKind.MERGED, pending.community_id, migrant=pending, actor=officer, into=survivor.id)
+    event(
+        EventKind.MERGED, survivor.community_id, migrant=survivor, actor=officer, source=pending.id
+    )
+    if reopened and not pending.address:
+        # Its last address is where the person no longer lives.
+        survivor.address, survivor.address_key, survivor.house_id = "", "", None
     if pending.address and (pending.address_key != survivor.address_key or reopened):
         if pending.address_key != survivor.address_key:
             event(

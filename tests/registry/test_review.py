@@ -216,3 +216,15 @@ def test_job_then_rental_of_one_person_merge(ctx, board):
     assert first.workplace.startswith("测试公司") and first.house_id is not None
     tenancy = db.session.scalar(select(Tenancy))
     assert tenancy.migrant_id == first.id  # the tenancy follows the surviving record
+
+
+def test_a_workplace_elsewhere_does_not_move_the_record(ctx, world):
+    survivor = confirmed_record(world["community"], world["officer"], address="旧地址 1 号")
+    job = pending_record(world["other_community"], address="", workplace="铁西工厂")
+    svc.confirm(u(world["other_officer"]), job)
+    assert survivor.community_id == world["community"] and survivor.address == "旧地址 1 号"
+    assert survivor.workplace == "铁西工厂"
+    kinds = [e.kind for e in _events(survivor.id)]
+    assert EventKind.JOB_CHANGED in kinds and EventKind.ADDRESS_CHANGED not in kinds
+    merged = [e for e in _events(survivor.id) if e.kind == EventKind.MERGED]
+    assert merged[0].community_id == world["community"]
