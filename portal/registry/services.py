@@ -38,7 +38,6 @@ from portal.station.calendar import STATION_TZ
 
 MAX_ID = 2**31 - 1
 IN_LEDGER = (RecordStatus.CONFIRMED, RecordStatus.CLOSED)
-KNOWN = (RecordStatus.PENDING, RecordStatus.CONFIRMED)
 
 
 def get(model: Any, pk: int) -> Any:
