@@ -114,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.main import bp as main_bp
     from portal.notices import bp as notices_bp
     from portal.notifications import bp as notifications_bp
+    from portal.registry import bp as registry_bp
 
     for bp in (
         main_bp,
@@ -128,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notices_bp)
     app.register_blueprint(appointments_bp)
     app.register_blueprint(jobs_housing_bp)
+    app.register_blueprint(registry_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

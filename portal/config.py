@@ -82,6 +82,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "VERIFICATION_VALID_DAYS": _env_int("PORTAL_VERIFICATION_VALID_DAYS", 365),
         "PASSWORD_RESET_MINUTES": _env_int("PORTAL_PASSWORD_RESET_MINUTES", 30),
         "STATION_REGION": os.environ.get("PORTAL_STATION_REGION", "220302"),
+        # Employers' worker lists (registry): largest file and most rows per submission.
+        "REGISTRY_IMPORT_MAX_BYTES": _env_int("PORTAL_REGISTRY_IMPORT_MAX_BYTES", 1024 * 1024),
+        "REGISTRY_IMPORT_MAX_ROWS": _env_int("PORTAL_REGISTRY_IMPORT_MAX_ROWS", 500),
         # Number of reverse proxies in front (nginx = 1): trust their X-Forwarded-* headers so
         # the client's address reaches the limiter and the audit log, and https is known.
         "PROXY_COUNT": _env_int("PORTAL_PROXY_COUNT", 0),

@@ -124,6 +124,10 @@ def seed_demo() -> list[tuple[str, str, str]]:
     from portal.appointments.seed import seed_demo_appointments
 
     seed_demo_appointments()
+    from portal.registry.seed import seed_demo_registry
+
+    seed_demo_registry()
+    db.session.commit()
     return logins
 
 

@@ -190,6 +190,28 @@ ACCESS = {
     "api.confirm_agreement": USER,
     "jobs_housing.agreement_templates": ADMIN,
     "jobs_housing.delete_photo": USER,
+    "registry.mine": USER,
+    "registry.register": USER,
+    "registry.apply_permit": USER,
+    "registry.end_my_tenancy": USER,
+    "registry.employer": USER,
+    "registry.employer_template": USER,
+    "registry.review_queue": STAFF,
+    "registry.record": STAFF,
+    "registry.reveal": STAFF,
+    "registry.record_action": STAFF,
+    "registry.end_tenancy": STAFF,
+    "registry.house_tenancies": STAFF,
+    "registry.paper_pledge": STAFF,
+    "registry.permit_queue": STAFF,
+    "registry.permit_status": STAFF,
+    "api.registry_mine": USER,
+    "api.registry_register": USER,
+    "api.registry_apply_permit": USER,
+    "api.registry_pending": STAFF,
+    "api.registry_confirm": STAFF,
+    "api.registry_reject": STAFF,
+    "api.registry_permit_status": STAFF,
 }
 
 ARGS = {
@@ -222,6 +244,11 @@ ARGS = {
     "agid": 1,
     "claim_id": 1,
     "claim_action": "reject",
+    "record_id": 1,
+    "tenancy_id": 1,
+    "house_id": 1,
+    "permit_id": 1,
+    "fmt": "csv",
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

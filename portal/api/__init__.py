@@ -13,4 +13,6 @@ from portal.api import (  # noqa: E402,F401
     meta,
     notices,
     notifications,
+    registry,
+    registry_ledger,
 )
