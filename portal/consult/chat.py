@@ -28,6 +28,7 @@ from portal.consult.models import (
 )
 from portal.db import db, utcnow
 from portal.errors import DomainError
+from portal.forms import strip_control_characters
 from portal.realtime import publish_after_commit
 from portal.station.calendar import get_calendar
 
@@ -143,14 +144,18 @@ class Posted:
 
 
 def _check(body: str, client_id: str) -> str:
-    text = (body or "").strip()
+    text = strip_control_characters(body or "").strip()
     if not text:
         raise DomainError(_("消息不能为空。"), field="body", code="invalid")
     if len(text) > MAX_MESSAGE_CHARS:
         raise DomainError(
             _("消息最多 %(n)s 个字。", n=MAX_MESSAGE_CHARS), field="body", code="too_long"
         )
-    if not client_id or len(client_id) > MAX_CLIENT_ID:
+    if (
+        not client_id
+        or len(client_id) > MAX_CLIENT_ID
+        or client_id != strip_control_characters(client_id)
+    ):
         raise DomainError(_("缺少消息编号。"), field="client_id", code="invalid")
     return text
 

@@ -26,6 +26,7 @@ from portal.consult.models import Category, Consultation, ConsultStatus, Convers
 from portal.consult.sla import describe_target, due_soon
 from portal.db import as_utc, db
 from portal.errors import DomainError
+from portal.forms import strip_control_characters
 from portal.security.access import login_required, require, roles_required
 from portal.templating import Page, page_arg
 
@@ -203,7 +204,7 @@ def rate(cid: int) -> Any:
 @bp.route("/consult/kb")
 def kb() -> Any:
     """Answered public questions; the asker is never shown."""
-    q = request.args.get("q", "")[:100]
+    q = strip_control_characters(request.args.get("q", ""))[:100]
     cat = request.args.get("category", "")
     category = Category(cat) if cat in {c.value for c in Category} else None
     rows = svc.knowledge_base(q, category)
@@ -324,7 +325,8 @@ def queue_action(cid: int, action: str) -> Any:
                 _field_error(form, err.field, "body", err.message)
                 return _queue_item(c, form, 422)
         elif action == "waiting":
-            svc.mark_waiting(current_user, c, request.form.get("body", "")[:5000])
+            body = strip_control_characters(request.form.get("body", ""))[:5000]
+            svc.mark_waiting(current_user, c, body)
         elif action == "claim":
             svc.claim(current_user, c)
         elif action == "close":
