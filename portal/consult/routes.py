@@ -377,7 +377,9 @@ def figures() -> Any:
 @chat_staff_required
 def chat_inbox() -> Any:
     """Live conversations of the officer's communities, with unread counts."""
-    return render_template("consult/inbox.html", rows=chat.inbox(current_user))
+    return render_template(
+        "consult/inbox.html", rows=chat.inbox(current_user), online=chat.resident_online
+    )
 
 
 @bp.route("/backoffice/chat/<int:conv_id>")
@@ -392,6 +394,7 @@ def chat_room(conv_id: int) -> Any:
         presence=None,
         words=(),
         staff=True,
+        resident_online=chat.resident_online(conv.id),
     )
 
 
