@@ -445,39 +445,34 @@ def main() -> None:
         anonymous = [(None, i) for i in range(max(PAIRS, HOLD_PAIRS))]
         for mode in MODES:
             for kind in ("portal", "echo"):
-                proc, base = start(kind, mode, env, tmp / f"{kind}-{mode}.log")
                 who = pairs if kind == "portal" else anonymous
                 cookie = officer_cookie if kind == "portal" else None
-                try:
-                    if PAIRS:
+                runs = []
+                if PAIRS:
+                    runs.append((f"{kind} {mode} {PAIRS} pairs", PAIRS, MESSAGES, INTERVAL, 0.0))
+                if HOLD_PAIRS and (kind == "portal" or HOLD_ECHO):
+                    label = f"{kind} {mode} hold {HOLD_PAIRS} pairs"
+                    runs.append((label, HOLD_PAIRS, 1, HOLD_INTERVAL, HOLD_SECONDS))
+                for label, n, messages, interval, hold in runs:
+                    # A fresh server per phase: nothing left over from the one before.
+                    proc, base = start(kind, mode, env, tmp / f"{label.replace(' ', '-')}.log")
+                    try:
                         r = asyncio.run(
-                            phase(
-                                f"{kind} {mode} {PAIRS} pairs",
-                                base,
-                                who[:PAIRS],
-                                cookie,
-                                MESSAGES,
-                                INTERVAL,
-                                pid=proc.pid,
-                            )
+                            phase(label, base, who[:n], cookie, messages, interval, hold, proc.pid)
                         )
+                        r["offered_msgs_per_s"] = round(n / interval, 1)
                         results.append(r)
-                    if HOLD_PAIRS and (kind == "portal" or HOLD_ECHO):
-                        r = asyncio.run(
-                            phase(
-                                f"{kind} {mode} hold {HOLD_PAIRS} pairs",
-                                base,
-                                who[:HOLD_PAIRS],
-                                cookie,
-                                1,
-                                HOLD_INTERVAL,
-                                hold=HOLD_SECONDS,
-                                pid=proc.pid,
-                            )
+                    finally:
+                        stop(proc)
+                    if os.environ.get("BENCH_KEEP_LOGS"):
+                        log = tmp / f"{label.replace(' ', '-')}.log"
+                        Path(os.environ["BENCH_KEEP_LOGS"]).mkdir(parents=True, exist_ok=True)
+                        (Path(os.environ["BENCH_KEEP_LOGS"]) / log.name).write_bytes(
+                            log.read_bytes()
                         )
-                        results.append(r)
-                finally:
-                    stop(proc)
+    print("summary:", flush=True)
+    for r in results:
+        print(json.dumps(r, ensure_ascii=False), flush=True)
     by = {r["run"]: r for r in results}
     for mode in MODES:
         p = by.get(f"portal {mode} {PAIRS} pairs")
