@@ -114,15 +114,16 @@ def on_join(data: Any) -> dict[str, Any]:
     messages = [chat.message_dict(m) for m in chat.history(conv, after)]
     is_resident = conv.is_resident(current_user)
     other_read = conv.staff_read_id if is_resident else conv.resident_read_id
+    urgent, conv_id = conv.is_urgent, conv.id
     db.session.commit()
-    if is_resident and chat.resident_joined(conv.id, request.sid):  # type: ignore[attr-defined]
-        _announce_presence(conv.id, True)
+    if is_resident and chat.resident_joined(conv_id, request.sid):  # type: ignore[attr-defined]
+        _announce_presence(conv_id, True)
     return {
         "ok": True,
         "messages": messages,
         "other_read_id": other_read,
-        "urgent": conv.is_urgent,
-        "resident_online": chat.resident_online(conv.id),
+        "urgent": urgent,
+        "resident_online": chat.resident_online(conv_id),
     }
 
 
