@@ -1,50 +1,72 @@
-"""Live-chat delivery benchmark: N resident–officer pairs against a running portal, compared
-in the same run with a bare python-socketio echo server on the same async mode (threading).
+"""Live-chat benchmark: resident–officer pairs against the portal's ``/chat`` namespace,
+compared in the same run with a bare python-socketio echo server on the same async mode.
 
-Not a test: it prints figures. Everything runs on 127.0.0.1 and is bounded (pairs, messages,
-timeouts), so it stays short on a shared 2-core machine:
+Not a test: it prints figures. Everything runs on 127.0.0.1 and every phase is bounded.
+The clients are ``socketio.AsyncClient`` in one asyncio loop (aiohttp), so one process can
+open thousands of connections. Needs ``pip install -e '.[bench]'`` (aiohttp; gevent for
+``BENCH_MODES=gevent``)::
 
-    .venv/bin/python bench/consult_chat.py            # 50 pairs, 5 messages each
-    BENCH_PAIRS=200 BENCH_MESSAGES=5 .venv/bin/python bench/consult_chat.py
+    .venv/bin/python bench/consult_chat.py                      # 500 pairs, then hold 1,000
+    BENCH_PAIRS=50 BENCH_HOLD_PAIRS=0 .venv/bin/python bench/consult_chat.py   # quick look
+    BENCH_MODES=threading,gevent .venv/bin/python bench/consult_chat.py
+
+Settings (environment): ``BENCH_PAIRS`` (500) pairs in the latency phase, each resident
+sending ``BENCH_MESSAGES`` (5) messages ``BENCH_INTERVAL`` (1.0) s apart, pairs staggered
+over the interval; ``BENCH_HOLD_PAIRS`` (1000) pairs held open for ``BENCH_HOLD_SECONDS``
+(60) while each resident sends one message every ``BENCH_HOLD_INTERVAL`` (10) s;
+``BENCH_MODES`` (threading) the async modes to compare; ``BENCH_HOLD_ECHO`` (1) also hold
+the echo server; ``BENCH_DATABASE_URL`` (a fresh SQLite file) — a PostgreSQL URL works,
+its tables are dropped and made again.
 
 What it does:
-1. builds a fresh SQLite database in a temp dir with one community, one on-duty officer and
-   BENCH_PAIRS residents (one conversation each), and starts ``portal serve --no-worker``
-   on a free port (threading mode, simple-websocket);
-2. logs every resident in through the API and opens 2 × BENCH_PAIRS websocket connections
-   (each resident, and one officer connection per conversation), each joined to its room;
-3. each resident sends BENCH_MESSAGES messages, one every BENCH_INTERVAL seconds (pairs
-   staggered); latency = a room member's receive time − the send time (counted for both
-   the officer and the resident's own echo, so "delivered" is 2 per message),
-   both on this process's monotonic clock; throughput = delivered messages / send phase;
-4. the same with a bare python-socketio server (no database, no auth): the server only
-   puts the message into the room — the stack's limit.
-Dropped connections (a client disconnected before the end) are counted.
+1. builds the database: one community, one on-duty officer, the residents (one
+   conversation each) and a server-side login session for each (no argon2 per login: the
+   signed session cookie is made directly, as the login route would);
+2. per mode, starts the portal (``create_app`` + ``socketio.run``, exactly as
+   ``portal serve`` does; for gevent the process monkey-patches first and the Socket.IO
+   async mode is switched to gevent) and then a bare python-socketio server on the same
+   server stack (werkzeug threads, or gevent's pywsgi) that only joins rooms and broadcasts;
+3. latency phase: opens 2 × pairs websocket connections (the resident, and one officer
+   connection per conversation), each joined to its room; each resident sends through the
+   real ``send`` event (stored, committed, then broadcast). Latency = receive time − send
+   time on this process's monotonic clock, at both room members (the officer and the
+   resident's own echo, so "delivered" is 2 per message); msgs/s = deliveries / send phase;
+4. hold phase: opens 2 × hold pairs connections, keeps them for the hold time with the
+   light load above, and counts connections the server dropped (a ``disconnect`` the
+   client did not ask for), connections that failed to open, and the latency meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
-import socketio
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PAIRS = int(os.environ.get("BENCH_PAIRS", "50"))
+PAIRS = int(os.environ.get("BENCH_PAIRS", "500"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "5"))
 INTERVAL = float(os.environ.get("BENCH_INTERVAL", "1.0"))
+HOLD_PAIRS = int(os.environ.get("BENCH_HOLD_PAIRS", "1000"))
+HOLD_SECONDS = float(os.environ.get("BENCH_HOLD_SECONDS", "60"))
+HOLD_INTERVAL = float(os.environ.get("BENCH_HOLD_INTERVAL", "10"))
+HOLD_ECHO = os.environ.get("BENCH_HOLD_ECHO", "1") == "1"
+MODES = [m for m in os.environ.get("BENCH_MODES", "threading").split(",") if m]
+CONNECT_CONCURRENCY = int(os.environ.get("BENCH_CONNECT_CONCURRENCY", "50"))
+PHASE_LIMIT = float(os.environ.get("BENCH_PHASE_LIMIT", "300"))  # seconds, per phase
 PASSWORD = "bench horse battery"
 PII_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
+SECRET = "bench-secret"
+NS = "/chat"
 
 
 def free_port() -> int:
@@ -53,44 +75,149 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, proc: subprocess.Popen) -> None:
+# -- the servers (run as child processes of this script) -------------------------------------
+
+
+def serve_portal(mode: str, port: int) -> None:
+    """The portal as ``portal serve --no-worker`` runs it, in the given async mode."""
+    if mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    from portal.extensions import socketio
+
+    if mode != "threading":
+        init_app = socketio.init_app
+
+        def init_in_mode(app, **kwargs):  # type: ignore[no-untyped-def]
+            kwargs["async_mode"] = mode
+            return init_app(app, **kwargs)
+
+        socketio.init_app = init_in_mode  # type: ignore[method-assign]
+    from portal import create_app
+
+    app = create_app()
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
+
+
+def serve_echo(mode: str, port: int) -> None:
+    """A bare python-socketio server: join a room, broadcast to it (no database, no auth)."""
+    if mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    import logging
+
+    import socketio
+
+    sio = socketio.Server(async_mode=mode)
+
+    @sio.on("join", namespace=NS)
+    def join(sid: str, data: dict) -> dict:
+        sio.enter_room(sid, f"c:{data['conversation_id']}", namespace=NS)
+        return {"ok": True, "messages": []}
+
+    @sio.on("send", namespace=NS)
+    def send(sid: str, data: dict) -> dict:
+        sio.emit("message", data, to=f"c:{data['conversation_id']}", namespace=NS)
+        return {"ok": True}
+
+    app = socketio.WSGIApp(sio)
+    if mode == "gevent":
+        from gevent import pywsgi
+
+        pywsgi.WSGIServer(("127.0.0.1", port), app, log=None).serve_forever()
+    else:
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+
+
+def start(kind: str, mode: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, __file__, f"--serve-{kind}", mode, str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    import requests
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("server exited early")
+            raise SystemExit(f"{kind} server exited: {log.read_text()[-2000:]}")
         try:
-            requests.get(url, timeout=1)
-            return
+            requests.get(
+                base + ("/healthz" if kind == "portal" else "/socket.io/?EIO=4"), timeout=1
+            )
+            return proc, base
         except requests.RequestException:
             time.sleep(0.2)
-    raise SystemExit(f"{url} did not start")
+    raise SystemExit(f"{kind} server did not start")
 
 
-def seed(url: str, instance: Path) -> list[tuple[str, int]]:
-    """Residents' logins and their conversation ids."""
+def server_state(pid: int) -> dict[str, int]:
+    """The server process's thread count and resident memory (MB) now."""
+    state = {"server_threads": 0, "server_rss_mb": 0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                state["server_threads"] = int(line.split()[1])
+            elif line.startswith("VmRSS:"):
+                state["server_rss_mb"] = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return state
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+# -- the database and the login sessions -----------------------------------------------------
+
+
+def seed(url: str, instance: Path, count: int) -> tuple[list[tuple[str, int]], str]:
+    """Cookies of ``count`` logged-in residents with their conversation ids, and the
+    officer's cookie."""
+    from flask import session
     from sqlalchemy import create_engine
 
     from portal import create_app
     from portal.accounts.models import Role, User
-    from portal.accounts.services import register_user
+    from portal.accounts.services import register_user, start_session
     from portal.communities.models import Community, OfficerStatus
     from portal.consult.chat import conversation_for
     from portal.db import db
     from portal.models import metadata
 
     engine = create_engine(url)
+    metadata.drop_all(engine)
     metadata.create_all(engine)
     engine.dispose()
     app = create_app(
         {
             "DATABASE_URL": url,
             "INSTANCE_PATH": str(instance),
-            "SECRET_KEY": "bench",
+            "SECRET_KEY": SECRET,
             "PII_KEY": PII_KEY,
             "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
-    out = []
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    name = app.config["SESSION_COOKIE_NAME"]
+
+    def cookie_for(user: User) -> str:
+        with app.test_request_context():
+            start_session(user)
+            db.session.commit()
+            return f"{name}={serializer.dumps(dict(session))}"
+
     with app.test_request_context():
         community = Community(name="压测社区", slug="bench", district="压测区")
         db.session.add(community)
@@ -103,219 +230,267 @@ def seed(url: str, instance: Path) -> list[tuple[str, int]]:
             role=Role.OFFICER,
         )
         officer.officer_profile.status = OfficerStatus.IN_OFFICE
-        first = None
-        for i in range(PAIRS):
-            if first is None:
-                resident = first = register_user(
-                    login=f"r{i}@bench.test",
-                    password=PASSWORD,
-                    display_name=f"居民{i}",
-                    community=community,
-                )
-            else:
-                # One argon2 hash for all: hashing per user would dominate the set-up time.
-                resident = User(
-                    email=f"r{i}@bench.test",
-                    password_hash=first.password_hash,
-                    display_name=f"居民{i}",
-                    community_id=community.id,
-                )
-                db.session.add(resident)
-            db.session.flush()
-            out.append((f"r{i}@bench.test", conversation_for(resident).id))
+        first = register_user(
+            login="r0@bench.test", password=PASSWORD, display_name="居民0", community=community
+        )
+        residents = [first]
+        for i in range(1, count):
+            # One argon2 hash for all: hashing per user would dominate the set-up time.
+            r = User(
+                email=f"r{i}@bench.test",
+                password_hash=first.password_hash,
+                display_name=f"居民{i}",
+                community_id=community.id,
+            )
+            db.session.add(r)
+            residents.append(r)
+        db.session.flush()
+        convs = [conversation_for(r).id for r in residents]
+        ids = [r.id for r in residents]
+        officer_id = officer.id
         db.session.commit()
+    with app.app_context():
+        officer_cookie = cookie_for(db.session.get(User, officer_id))
+        out = [
+            (cookie_for(db.session.get(User, uid)), conv)
+            for uid, conv in zip(ids, convs, strict=True)
+        ]
     app.extensions["portal.engine"].dispose()
-    return out
+    return out, officer_cookie
 
 
-def login(base: str, name: str) -> str:
-    http = requests.Session()
-    token = http.get(base + "/api/v1/csrf", timeout=10).json()["csrf_token"]
-    resp = http.post(
-        base + "/api/v1/session",
-        json={"login": name, "password": PASSWORD},
-        headers={"X-CSRFToken": token},
-        timeout=30,
-    )
-    resp.raise_for_status()
-    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+# -- the clients -----------------------------------------------------------------------------
 
 
+@dataclass
 class Run:
-    """One measurement: connections, latencies, drops."""
+    """One phase against one server: connections, latencies, drops."""
 
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.lock = threading.Lock()
-        self.clients: list[socketio.Client] = []
-        self.dropped = 0
+    label: str
+    latencies: list[float] = field(default_factory=list)
+    clients: list = field(default_factory=list)
+    failed_connects: int = 0
+    dropped: int = 0
+    refused_sends: int = 0
+    closing: bool = False
+    connect_seconds: float = 0.0
 
-    def client(self, base: str, cookie: str | None, namespace: str) -> socketio.Client:
-        sio = socketio.Client(reconnection=False)
+    async def client(self, base: str, cookie: str | None, conv_id: int, sem: asyncio.Semaphore):
+        import socketio
 
-        def on_message(data: dict) -> None:
+        sio = socketio.AsyncClient(reconnection=False, request_timeout=60)
+
+        async def on_message(data: dict) -> None:
             try:
-                sent = float(data["body"].split("|", 1)[0])
+                sent = float(str(data["body"]).split("|", 1)[0])
             except (KeyError, ValueError):
                 return
-            with self.lock:
-                self.latencies.append(time.monotonic() - sent)
+            self.latencies.append(time.monotonic() - sent)
 
-        sio.on("message", on_message, namespace=namespace)
+        async def on_disconnect(*_args: object) -> None:
+            if not self.closing:
+                self.dropped += 1
+
+        sio.on("message", on_message, namespace=NS)
+        sio.on("disconnect", on_disconnect, namespace=NS)
         headers = {"Cookie": cookie} if cookie else {}
-        sio.connect(base, namespaces=[namespace], headers=headers, transports=["websocket"])
+        async with sem:
+            try:
+                await sio.connect(
+                    base,
+                    namespaces=[NS],
+                    headers=headers,
+                    transports=["websocket"],
+                    wait_timeout=60,
+                )
+                ack = await sio.call("join", {"conversation_id": conv_id}, namespace=NS, timeout=60)
+                if not ack.get("ok"):
+                    raise RuntimeError(ack)
+            except Exception:  # noqa: BLE001 - counted, the run goes on
+                self.failed_connects += 1
+                try:
+                    await sio.disconnect()
+                except Exception:  # noqa: BLE001
+                    pass
+                return None
         self.clients.append(sio)
         return sio
 
-    def report(self, label: str, sent: int, seconds: float) -> dict:
+    async def open_pairs(
+        self, base: str, pairs: list[tuple[str | None, int]], officer_cookie: str | None
+    ) -> list[tuple[object, int]]:
+        sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        t0 = time.monotonic()
+
+        async def pair(cookie: str | None, conv: int):
+            resident = await self.client(base, cookie, conv, sem)
+            await self.client(base, officer_cookie, conv, sem)
+            return resident, conv
+
+        opened = await asyncio.gather(*(pair(c, conv) for c, conv in pairs))
+        self.connect_seconds = time.monotonic() - t0
+        return [(r, conv) for r, conv in opened if r is not None]
+
+    async def drive(self, senders: list, messages: int, interval: float) -> tuple[int, float]:
+        """Each sender sends ``messages`` at fixed times ``interval`` apart, staggered."""
+        sent = 0
+        n_senders = max(1, len(senders))
+
+        async def one(i: int, sio, conv: int) -> None:
+            nonlocal sent
+            t0 = start + interval * i / n_senders
+            for n in range(messages):
+                await asyncio.sleep(max(0.0, t0 + n * interval - time.monotonic()))
+                if not sio.connected:
+                    return
+                payload = {
+                    "conversation_id": conv,
+                    "client_id": f"{self.label}-{i}-{n}",
+                    "body": f"{time.monotonic()}|消息{n}",
+                }
+                try:
+                    ack = await sio.call("send", payload, namespace=NS, timeout=30)
+                except Exception:  # noqa: BLE001 - counted as not sent
+                    continue
+                if ack.get("ok"):
+                    sent += 1
+                else:
+                    self.refused_sends += 1
+
+        start = time.monotonic()
+        await asyncio.wait_for(
+            asyncio.gather(*(one(i, s, c) for i, (s, c) in enumerate(senders))),
+            timeout=messages * interval + PHASE_LIMIT,
+        )
+        await asyncio.sleep(1.0)  # the last deliveries
+        return sent, time.monotonic() - start
+
+    async def close(self) -> None:
+        self.closing = True
+        await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
+
+    def report(self, sent: int, seconds: float, **extra: object) -> dict:
         lat = sorted(self.latencies)
-        alive = sum(1 for c in self.clients if c.connected)
-        self.dropped = len(self.clients) - alive
         q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
         figures = {
-            "label": label,
+            "run": self.label,
             "connections": len(self.clients),
+            "failed_connects": self.failed_connects,
             "dropped": self.dropped,
+            "connect_s": round(self.connect_seconds, 1),
             "sent": sent,
+            "refused": self.refused_sends,
             "delivered": len(lat),
             "p50_ms": round(q[49] * 1000, 1),
             "p99_ms": round(q[98] * 1000, 1),
             "msgs_per_s": round(len(lat) / seconds, 1) if seconds else 0,
+            **extra,
         }
-        print(figures, flush=True)
+        print(json.dumps(figures, ensure_ascii=False), flush=True)
         return figures
 
-    def close(self) -> None:
-        for c in self.clients:
-            try:
-                c.disconnect()
-            except Exception:  # noqa: BLE001 - best effort at the end of a benchmark
-                pass
 
-
-def drive(
-    senders: list[tuple[socketio.Client, dict]], namespace: str, event: str
-) -> tuple[int, float]:
-    """Each sender emits MESSAGES messages, INTERVAL apart, staggered across the interval."""
-    sent = 0
-    lock = threading.Lock()
-
-    def one(i: int, sio: socketio.Client, base: dict) -> None:
-        nonlocal sent
-        time.sleep(INTERVAL * i / max(1, len(senders)))
-        for n in range(MESSAGES):
-            payload = dict(base, client_id=f"{i}-{n}", body=f"{time.monotonic()}|消息{n}")
-            try:
-                sio.call(event, payload, namespace=namespace, timeout=30)
-            except Exception:  # noqa: BLE001 - counted as not delivered
-                continue
-            with lock:
-                sent += 1
-            time.sleep(INTERVAL)
-
-    start = time.monotonic()
-    threads = [threading.Thread(target=one, args=(i, s, b)) for i, (s, b) in enumerate(senders)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=INTERVAL * MESSAGES + 120)
-    time.sleep(1.0)  # let the last deliveries arrive
-    return sent, time.monotonic() - start
-
-
-def bench_portal(tmp: Path) -> dict:
-    url = f"sqlite:///{tmp / 'bench.db'}"
-    pairs = seed(url, tmp / "seed")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PORTAL_INSTANCE": str(tmp / "instance"),
-        "SECRET_KEY": "bench",
-        "PORTAL_PII_KEY": PII_KEY,
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("PORTAL_REDIS_URL", None)
-    portal = Path(sys.executable).with_name("portal")
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(portal), "serve", "--no-worker", "--port", str(port)], env=env, stdout=log, stderr=log
-    )
-    run = Run()
+async def phase(
+    label: str,
+    base: str,
+    pairs: list[tuple[str | None, int]],
+    officer_cookie: str | None,
+    messages: int,
+    interval: float,
+    hold: float = 0.0,
+    pid: int = 0,
+) -> dict:
+    run = Run(label)
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base + "/healthz", proc)
-        officer_cookie = login(base, "officer@bench.test")
-        senders = []
-        for name, conv_id in pairs:
-            resident = run.client(base, login(base, name), "/chat")
-            officer = run.client(base, officer_cookie, "/chat")
-            for sio in (resident, officer):
-                ack = sio.call("join", {"conversation_id": conv_id}, namespace="/chat", timeout=30)
-                assert ack["ok"], ack
-            run.latencies.clear()
-            senders.append((resident, {"conversation_id": conv_id}))
+        senders = await asyncio.wait_for(
+            run.open_pairs(base, pairs, officer_cookie), timeout=PHASE_LIMIT
+        )
         run.latencies.clear()
-        sent, seconds = drive(senders, "/chat", "send")
-        # Each message reaches the resident (its own echo) and the officer: count the officer's.
-        run.latencies = sorted(run.latencies)
-        return run.report(f"portal /chat, {PAIRS} pairs", sent, seconds)
+        if hold:
+            messages = max(1, int(hold / interval))
+        sent, seconds = await run.drive(senders, messages, interval)
+        alive = sum(1 for c in run.clients if c.connected)
+        return run.report(sent, seconds, alive_at_end=alive, **server_state(pid))
     finally:
-        run.close()
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
-def bench_echo() -> dict:
-    """A bare python-socketio server in threading mode: join a room, broadcast to it."""
-    import logging
-
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log, no shutdown noise
-
-    sio_server = socketio.Server(async_mode="threading")
-
-    @sio_server.on("join", namespace="/chat")
-    def join(sid: str, data: dict) -> dict:
-        sio_server.enter_room(sid, f"c:{data['conversation_id']}", namespace="/chat")
-        return {"ok": True}
-
-    @sio_server.on("send", namespace="/chat")
-    def send(sid: str, data: dict) -> dict:
-        sio_server.emit("message", data, to=f"c:{data['conversation_id']}", namespace="/chat")
-        return {"ok": True}
-
-    port = free_port()
-    server = make_server("127.0.0.1", port, socketio.WSGIApp(sio_server), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    run = Run()
-    try:
-        base = f"http://127.0.0.1:{port}"
-        senders = []
-        for i in range(PAIRS):
-            resident = run.client(base, None, "/chat")
-            officer = run.client(base, None, "/chat")
-            for c in (resident, officer):
-                c.call("join", {"conversation_id": i}, namespace="/chat", timeout=30)
-            senders.append((resident, {"conversation_id": i}))
-        run.latencies.clear()
-        sent, seconds = drive(senders, "/chat", "send")
-        return run.report(f"bare python-socketio echo, {PAIRS} pairs", sent, seconds)
-    finally:
-        run.close()
-        server.shutdown()
+        await run.close()
 
 
 def main() -> None:
-    print(f"pairs={PAIRS} messages={MESSAGES} interval={INTERVAL}s", flush=True)
-    with tempfile.TemporaryDirectory(prefix="consult-bench-") as tmp:
-        portal = bench_portal(Path(tmp))
-    echo = bench_echo()
-    if echo["p99_ms"]:
-        print(f"p99 ratio portal/echo: {portal['p99_ms'] / echo['p99_ms']:.2f}", flush=True)
+    import logging
+
+    # The clients' own loggers ("packet queue is empty, aborting" on every drop): the drops
+    # are counted instead.
+    for name in ("socketio", "engineio", "socketio.client", "engineio.client"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    print(
+        f"pairs={PAIRS} messages={MESSAGES} interval={INTERVAL}s hold_pairs={HOLD_PAIRS} "
+        f"hold={HOLD_SECONDS}s modes={MODES} cpus={os.cpu_count()} "
+        f"load={os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="consult-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+        t0 = time.monotonic()
+        pairs, officer_cookie = seed(url, tmp / "seed", max(PAIRS, HOLD_PAIRS))
+        print(f"seeded {len(pairs)} residents in {time.monotonic() - t0:.0f}s", flush=True)
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORTAL_INSTANCE": str(tmp / "instance"),
+            "SECRET_KEY": SECRET,
+            "PORTAL_PII_KEY": PII_KEY,
+            "PYTHONPATH": str(ROOT),
+        }
+        env.pop("PORTAL_REDIS_URL", None)
+        anonymous = [(None, i) for i in range(max(PAIRS, HOLD_PAIRS))]
+        for mode in MODES:
+            for kind in ("portal", "echo"):
+                who = pairs if kind == "portal" else anonymous
+                cookie = officer_cookie if kind == "portal" else None
+                runs = []
+                if PAIRS:
+                    runs.append((f"{kind} {mode} {PAIRS} pairs", PAIRS, MESSAGES, INTERVAL, 0.0))
+                if HOLD_PAIRS and (kind == "portal" or HOLD_ECHO):
+                    label = f"{kind} {mode} hold {HOLD_PAIRS} pairs"
+                    runs.append((label, HOLD_PAIRS, 1, HOLD_INTERVAL, HOLD_SECONDS))
+                for label, n, messages, interval, hold in runs:
+                    # A fresh server per phase: nothing left over from the one before.
+                    proc, base = start(kind, mode, env, tmp / f"{label.replace(' ', '-')}.log")
+                    try:
+                        r = asyncio.run(
+                            phase(label, base, who[:n], cookie, messages, interval, hold, proc.pid)
+                        )
+                        r["offered_msgs_per_s"] = round(n / interval, 1)
+                        results.append(r)
+                    finally:
+                        stop(proc)
+                    if os.environ.get("BENCH_KEEP_LOGS"):
+                        log = tmp / f"{label.replace(' ', '-')}.log"
+                        Path(os.environ["BENCH_KEEP_LOGS"]).mkdir(parents=True, exist_ok=True)
+                        (Path(os.environ["BENCH_KEEP_LOGS"]) / log.name).write_bytes(
+                            log.read_bytes()
+                        )
+    print("summary:", flush=True)
+    for r in results:
+        print(json.dumps(r, ensure_ascii=False), flush=True)
+    by = {r["run"]: r for r in results}
+    for mode in MODES:
+        p = by.get(f"portal {mode} {PAIRS} pairs")
+        e = by.get(f"echo {mode} {PAIRS} pairs")
+        if p and e and e["p99_ms"]:
+            print(
+                f"{mode}, {PAIRS} pairs: p99 portal/echo = {p['p99_ms'] / e['p99_ms']:.2f}, "
+                f"p50 portal/echo = {p['p50_ms'] / e['p50_ms']:.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-portal":
+        serve_portal(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--serve-echo":
+        serve_echo(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()

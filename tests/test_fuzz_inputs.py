@@ -201,3 +201,104 @@ def test_registry_api_never_500(app, world, data):
         resp = client.post(path, json=body)
         assert resp.status_code < 500, (path, body, resp.status_code)
         assert resp.is_json, path
+
+
+# -- consultations (在线咨询): every resident and officer form on a real question ----------------
+
+CONSULT_FORMS = {
+    "resident": [
+        ("/consult/ask", ["category", "title", "body", "is_public"]),
+        ("/consult/{cid}/follow-up", ["body"]),
+        ("/consult/{cid}/rate", ["score", "comment"]),
+        ("/consult/{cid}/close", []),
+        ("/consult/{cid}/reopen", ["reason"]),
+    ],
+    "officer": [
+        ("/backoffice/consult/{cid}/reply", ["body"]),
+        ("/backoffice/consult/{cid}/note", ["body"]),
+        ("/backoffice/consult/{cid}/waiting", ["body"]),
+        ("/backoffice/consult/{cid}/assign", ["assignee_id"]),
+        ("/backoffice/consult/canned", ["title", "body"]),
+        ("/backoffice/chat/{conv}/convert", []),
+    ],
+}
+#: Each consult example makes about twenty requests: fewer examples keep the run short.
+CONSULT_SETTINGS = settings(SETTINGS, max_examples=8)
+CONSULT_GETS = [
+    ("/consult/kb", ["q", "category"]),
+    ("/consult/{cid}", []),
+    ("/backoffice/consult", ["tab", "page"]),
+]
+
+
+def _question_and_conversation(app, resident) -> tuple[int, int]:
+    """A fresh question (answered, so that rating is possible) and the resident's chat."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import User
+    from portal.consult import chat
+    from portal.consult.models import Consultation
+    from portal.db import db
+
+    resp = resident.post(
+        "/consult/ask",
+        data={"category": "household", "title": "居住证怎么办", "body": "需要哪些材料？"},
+    )
+    assert resp.status_code == 302
+    with app.test_request_context():
+        cid = db.session.scalar(select(Consultation.id).order_by(Consultation.id.desc()))
+        user = db.session.scalar(select(User).where(User.email == "resident@example.com"))
+        conv = chat.conversation_for(user).id
+        db.session.commit()
+    return cid, conv
+
+
+@CONSULT_SETTINGS
+@given(data=st.data())
+def test_consult_forms_never_500(app, world, data):
+    resident, officer = app.test_client(), app.test_client()
+    login(resident, "resident@example.com")
+    login(officer, "officer@example.com")
+    cid, conv = _question_and_conversation(app, resident)
+    officer.post(f"/backoffice/consult/{cid}/reply", data={"body": "请带身份证"})
+    for role, client in (("officer", officer), ("resident", resident)):
+        for path, fields in CONSULT_FORMS[role]:
+            url = path.format(cid=cid, conv=conv)
+            form = {f: data.draw(TEXT, label=f"{path}:{f}") for f in fields}
+            resp = client.post(url, data=form)
+            assert resp.status_code < 500, (url, form, resp.status_code)
+            if resp.status_code == 422 and "body" in form and form["body"].strip():
+                # A rejected message comes back with the typed text in the page.
+                assert resp.get_data(as_text=True).count("<textarea") >= 1, url
+    for path, fields in CONSULT_GETS:
+        url = path.format(cid=cid)
+        params = {f: data.draw(TEXT, label=f"{path}:{f}") for f in fields}
+        for client in (resident, officer):
+            resp = client.get(url, query_string=params)
+            assert resp.status_code < 500, (url, params, resp.status_code)
+
+
+CONSULT_API = [
+    ("/api/v1/consult/questions", ["category", "title", "body", "is_public"]),
+    ("/api/v1/consult/questions/{cid}/follow-up", ["body"]),
+    ("/api/v1/consult/questions/{cid}/rate", ["score", "comment"]),
+    ("/api/v1/consult/questions/{cid}/reopen", ["reason"]),
+    ("/api/v1/consult/questions/{cid}/close", []),
+]
+
+
+@CONSULT_SETTINGS
+@given(data=st.data())
+def test_consult_api_never_500(app, world, data):
+    resident = app.test_client()
+    login(resident, "resident@example.com")
+    cid, _conv = _question_and_conversation(app, resident)
+    for path, fields in CONSULT_API:
+        url = path.format(cid=cid)
+        body = data.draw(
+            st.one_of(st.fixed_dictionaries({f: JSON_VALUES for f in fields}), JSON_VALUES),
+            label=path,
+        )
+        resp = resident.post(url, json=body)
+        assert resp.status_code < 500, (url, body, resp.status_code)
+        assert resp.is_json, url

@@ -9,8 +9,10 @@ second copy, and a client that reconnects asks for everything after the last id 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +30,9 @@ from portal.consult.models import (
 )
 from portal.db import db, utcnow
 from portal.errors import DomainError
-from portal.realtime import publish_after_commit
+from portal.forms import strip_control_characters
+from portal.realtime import publish, publish_after_commit
+from portal.security.pii import mask_name
 from portal.station.calendar import get_calendar
 
 NAMESPACE = "/chat"
@@ -40,6 +44,33 @@ HISTORY_LIMIT = 200
 def room(conversation_id: int) -> str:
     """The Socket.IO room of one conversation."""
     return f"conversation:{conversation_id}"
+
+
+#: The room of admins' inboxes (they see every community's conversations).
+ALL_INBOXES = "chat-inbox:all"
+
+
+def inbox_room(community_id: int) -> str:
+    """The room of the officers' chat inboxes for one community (unread, urgent, presence)."""
+    return f"chat-inbox:{community_id}"
+
+
+def inbox_rooms_of(user: User) -> list[str]:
+    """The inbox rooms a member of staff listens to."""
+    if str(user.role) == "admin":
+        return [ALL_INBOXES]
+    if str(user.role) != "officer":
+        return []
+    return [inbox_room(c.id) for c in user.served_communities]
+
+
+def to_inboxes(event: str, data: dict, community_id: int, *, after_commit: bool = True) -> None:
+    """Tell the inboxes of the conversation's community (and admins') about a change."""
+    for target in (inbox_room(community_id), ALL_INBOXES):
+        if after_commit:
+            publish_after_commit(event, data, room=target, namespace=NAMESPACE)
+        else:
+            publish(event, data, room=target, namespace=NAMESPACE)
 
 
 def message_dict(m: ChatMessage) -> dict:
@@ -140,17 +171,22 @@ class Posted:
     consultation_id: int | None = None
     back_at: dt.datetime | None = None
     offline: bool = False
+    urgent: bool = False
 
 
 def _check(body: str, client_id: str) -> str:
-    text = (body or "").strip()
+    text = strip_control_characters(body or "").strip()
     if not text:
         raise DomainError(_("消息不能为空。"), field="body", code="invalid")
     if len(text) > MAX_MESSAGE_CHARS:
         raise DomainError(
             _("消息最多 %(n)s 个字。", n=MAX_MESSAGE_CHARS), field="body", code="too_long"
         )
-    if not client_id or len(client_id) > MAX_CLIENT_ID:
+    if (
+        not client_id
+        or len(client_id) > MAX_CLIENT_ID
+        or client_id != strip_control_characters(client_id)
+    ):
         raise DomainError(_("缺少消息编号。"), field="client_id", code="invalid")
     return text
 
@@ -171,7 +207,7 @@ def post(user: User, conv: Conversation, body: str, client_id: str) -> Posted:
         )
     )
     if existing is not None:
-        return Posted(existing, False, conv.consultation_id)
+        return Posted(existing, False, conv.consultation_id, urgent=_urgent_text(conv, user, text))
     msg = ChatMessage(conversation_id=conv.id, sender_id=user.id, client_id=client_id, body=text)
     try:
         with db.session.begin_nested():
@@ -186,11 +222,18 @@ def post(user: User, conv: Conversation, body: str, client_id: str) -> Posted:
             )
         )
         assert existing is not None
-        return Posted(existing, False, conv.consultation_id)
+        return Posted(existing, False, conv.consultation_id, urgent=_urgent_text(conv, user, text))
     conv.last_message_at = msg.created_at
     result = Posted(msg, True)
     if conv.is_resident(user):
         conv.resident_read_id = msg.id
+        if _urgent_text(conv, user, text):
+            result.urgent = True
+            if not conv.is_urgent:
+                conv.is_urgent = True
+                publish_after_commit(
+                    "urgent", {"conversation_id": conv.id}, room=room(conv.id), namespace=NAMESPACE
+                )
         state = presence(conv.community_id)
         if not state.on_duty:
             c = _to_consultation(user, conv, text)
@@ -200,7 +243,13 @@ def post(user: User, conv: Conversation, body: str, client_id: str) -> Posted:
     db.session.flush()
     db.session.refresh(msg, ["sender"])
     publish_after_commit("message", message_dict(msg), room=room(conv.id), namespace=NAMESPACE)
+    to_inboxes("inbox", inbox_row(conv), conv.community_id)
     return result
+
+
+def _urgent_text(conv: Conversation, user: User, text: str) -> bool:
+    """A resident's message with an emergency word (the resident sees the 110 banner)."""
+    return conv.is_resident(user) and consult.is_emergency(text)
 
 
 def _to_consultation(resident: User, conv: Conversation, text: str) -> Consultation:
@@ -238,6 +287,7 @@ def convert(officer: User, conv: Conversation) -> Consultation:
         source="chat",
     )
     c.assignee_id = officer.id
+    c.is_urgent = c.is_urgent or conv.is_urgent
     consult._add(c, officer, MessageKind.NOTE, _("由在线交流转为咨询。"))
     conv.consultation_id = c.id
     db.session.flush()
@@ -269,11 +319,84 @@ def mark_read(user: User, conv: Conversation, last_id: int) -> int:
         room=room(conv.id),
         namespace=NAMESPACE,
     )
+    if side == "staff":
+        to_inboxes("inbox", inbox_row(conv), conv.community_id)
     return value
 
 
+def unread_count(conv: Conversation) -> int:
+    """The resident's messages no officer has read yet."""
+    return (
+        db.session.scalar(
+            select(func.count(ChatMessage.id)).where(
+                ChatMessage.conversation_id == conv.id,
+                ChatMessage.sender_id == conv.resident_id,
+                ChatMessage.id > conv.staff_read_id,
+            )
+        )
+        or 0
+    )
+
+
+def inbox_row(conv: Conversation, unread: int | None = None) -> dict:
+    """What an inbox shows of a conversation (the resident's name masked)."""
+    last = conv.last_message_at
+    return {
+        "conversation_id": conv.id,
+        "community_id": conv.community_id,
+        "resident": mask_name(conv.resident.display_name if conv.resident else ""),
+        "community": conv.community.name if conv.community else "",
+        "unread": unread_count(conv) if unread is None else unread,
+        "urgent": conv.is_urgent,
+        "online": resident_online(conv.id),
+        "last_message_at": last.replace(tzinfo=last.tzinfo or dt.UTC).isoformat() if last else None,
+    }
+
+
+# -- the resident's presence (this process's sockets) ----------------------------------------
+
+_presence_lock = threading.Lock()
+
+
+def _online() -> dict[int, set[str]]:
+    """Conversation id -> the socket ids of the resident joined to it (per app)."""
+    return current_app.extensions.setdefault("portal.chat_presence", {})
+
+
+def resident_joined(conversation_id: int, sid: str) -> bool:
+    """Record a resident's socket in the conversation; True when they just came online."""
+    with _presence_lock:
+        sids = _online().setdefault(conversation_id, set())
+        was_offline = not sids
+        sids.add(sid)
+        return was_offline
+
+
+def resident_left(sid: str, conversation_id: int | None = None) -> list[int]:
+    """Forget a resident's socket (one conversation, or all of them on disconnect); the
+    conversations where the resident is now offline."""
+    gone: list[int] = []
+    with _presence_lock:
+        online = _online()
+        ids = [conversation_id] if conversation_id is not None else list(online)
+        for cid in ids:
+            sids = online.get(cid)
+            if sids and sid in sids:
+                sids.discard(sid)
+                if not sids:
+                    del online[cid]
+                    gone.append(cid)
+    return gone
+
+
+def resident_online(conversation_id: int) -> bool:
+    with _presence_lock:
+        return bool(_online().get(conversation_id))
+
+
 def inbox(officer: User) -> list[tuple[Conversation, int]]:
-    """Conversations of the officer's communities, latest first, with unread counts."""
+    """Conversations of the officer's communities, urgent first, then latest, with unread
+    counts."""
     stmt = select(Conversation)
     if str(officer.role) != "admin":
         served = select(community_officers.c.community_id).where(
@@ -282,7 +405,7 @@ def inbox(officer: User) -> list[tuple[Conversation, int]]:
         stmt = stmt.where(Conversation.community_id.in_(served))
     convs = db.session.scalars(
         stmt.where(Conversation.last_message_at.is_not(None))
-        .order_by(Conversation.last_message_at.desc())
+        .order_by(Conversation.is_urgent.desc(), Conversation.last_message_at.desc())
         .limit(100)
     ).all()
     if not convs:

@@ -68,7 +68,35 @@ def on_connect(auth: object = None) -> None:
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_args: Any) -> None:
-    _recent.pop(request.sid, None)  # type: ignore[attr-defined]
+    sid = request.sid  # type: ignore[attr-defined]
+    _recent.pop(sid, None)
+    for conv_id in chat.resident_left(sid):
+        _announce_presence(conv_id, False)
+
+
+def _announce_presence(conv_id: int, online: bool) -> None:
+    """The resident came online or went offline: their conversation and the inboxes hear it."""
+    conv = db.session.get(Conversation, conv_id)
+    if conv is None:
+        return
+    data = {"conversation_id": conv_id, "user_id": conv.resident_id, "online": online}
+    chat.publish("presence", data, room=chat.room(conv_id), namespace=NAMESPACE)
+    chat.to_inboxes("presence", data, conv.community_id, after_commit=False)
+    db.session.rollback()  # nothing was written; end the read transaction
+
+
+@socketio.on("watch_inbox", namespace=NAMESPACE)
+@authenticated_only
+def on_watch_inbox(_data: Any = None) -> dict[str, Any]:
+    """An officer's inbox page listens for unread counts, urgent marks and presence."""
+    rooms = chat.inbox_rooms_of(current_user)
+    if not rooms:
+        return _error("forbidden", _("您没有权限访问此页面。"))
+    for name in rooms:
+        join_room(name)
+    rows = [chat.inbox_row(c, unread) for c, unread in chat.inbox(current_user)]
+    db.session.rollback()
+    return {"ok": True, "rows": rows}
 
 
 @socketio.on("join", namespace=NAMESPACE)
@@ -84,15 +112,19 @@ def on_join(data: Any) -> dict[str, Any]:
         after = 0
     join_room(chat.room(conv.id))
     messages = [chat.message_dict(m) for m in chat.history(conv, after)]
-    other_read = conv.staff_read_id if conv.is_resident(current_user) else conv.resident_read_id
+    is_resident = conv.is_resident(current_user)
+    other_read = conv.staff_read_id if is_resident else conv.resident_read_id
+    urgent, conv_id = conv.is_urgent, conv.id
     db.session.commit()
-    emit(
-        "presence",
-        {"conversation_id": conv.id, "user_id": current_user.id, "online": True},
-        to=chat.room(conv.id),
-        include_self=False,
-    )
-    return {"ok": True, "messages": messages, "other_read_id": other_read}
+    if is_resident and chat.resident_joined(conv_id, request.sid):  # type: ignore[attr-defined]
+        _announce_presence(conv_id, True)
+    return {
+        "ok": True,
+        "messages": messages,
+        "other_read_id": other_read,
+        "urgent": urgent,
+        "resident_online": chat.resident_online(conv_id),
+    }
 
 
 @socketio.on("leave", namespace=NAMESPACE)
@@ -102,6 +134,8 @@ def on_leave(data: Any) -> dict[str, Any]:
     if conv is None:
         return _error("forbidden", _("您不在这个对话中。"))
     leave_room(chat.room(conv.id))
+    if conv.is_resident(current_user) and chat.resident_left(request.sid, conv.id):  # type: ignore[attr-defined]
+        _announce_presence(conv.id, False)
     return {"ok": True}
 
 
@@ -122,6 +156,7 @@ def on_send(data: Any) -> dict[str, Any]:
             "ok": True,
             "message": chat.message_dict(posted.message),
             "duplicate": not posted.created,
+            "urgent": posted.urgent,
         }
         if posted.offline:
             answer["offline"] = {

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -221,6 +222,8 @@ class Conversation(Base):
     staff_read_id: Mapped[int] = mapped_column(Integer, default=0)
     #: The consultation messages went to while no officer was on duty.
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
+    #: The resident wrote an emergency word: shown first and marked in the officers' inbox.
+    is_urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     resident: Mapped[User] = relationship()
     community: Mapped[Community] = relationship()

@@ -26,6 +26,7 @@ from portal.consult.models import Category, Consultation, ConsultStatus, Convers
 from portal.consult.sla import describe_target, due_soon
 from portal.db import as_utc, db
 from portal.errors import DomainError
+from portal.forms import strip_control_characters
 from portal.security.access import login_required, require, roles_required
 from portal.templating import Page, page_arg
 
@@ -90,23 +91,46 @@ def ask() -> Any:
     )
 
 
+def _show(
+    c: Consultation,
+    *,
+    follow_form: MessageForm | None = None,
+    reopen_form: ReopenForm | None = None,
+    rate_form: RateForm | None = None,
+    status: int = 200,
+) -> Any:
+    """The question page; a rejected form comes back with its errors and the typed text."""
+    if status >= 400:
+        g.rollback = True
+    return (
+        render_template(
+            "consult/show.html",
+            c=c,
+            messages=[m for m in c.messages if not m.is_internal],
+            target=describe_target(as_utc(c.due_at), svc._now()) if c.due_at else None,
+            follow_form=follow_form or MessageForm(formdata=None),
+            reopen_form=reopen_form or ReopenForm(formdata=None),
+            rate_form=rate_form or RateForm(formdata=None),
+            urgent=c.is_urgent,
+            words=svc.emergency_words(),
+        ),
+        status,
+    )
+
+
+def _field_error(form: Any, field: str | None, default: str, message: str) -> None:
+    """Put a refusal's message on the field it names (else on the form's main field)."""
+    target = getattr(form, field or default, None) or getattr(form, default)
+    target.errors = [*target.errors, message]
+
+
 @bp.route("/consult/<int:cid>")
 @login_required
 def show(cid: int) -> Any:
     """The asker's view of a question (internal notes are never in it)."""
     c = _consultation(cid)
     require(c.can_be_followed_by(current_user))
-    return render_template(
-        "consult/show.html",
-        c=c,
-        messages=[m for m in c.messages if not m.is_internal],
-        target=describe_target(as_utc(c.due_at), svc._now()) if c.due_at else None,
-        follow_form=MessageForm(),
-        reopen_form=ReopenForm(),
-        rate_form=RateForm(),
-        urgent=c.is_urgent,
-        words=svc.emergency_words(),
-    )
+    return _show(c)
 
 
 @bp.route("/consult/<int:cid>/follow-up", methods=["POST"])
@@ -114,17 +138,17 @@ def show(cid: int) -> Any:
 def follow_up(cid: int) -> Any:
     c = _consultation(cid)
     require(c.can_be_followed_by(current_user))
-    target = url_for("consult.show", cid=cid)
     form = MessageForm()
     if not form.validate_on_submit():
-        return _invalid(form, target)
+        return _show(c, follow_form=form, status=422)
     try:
         svc.follow_up(current_user, c, form.body.data)
     except DomainError as err:
-        return _refused(err, target)
+        _field_error(form, err.field, "body", err.message)
+        return _show(c, follow_form=form, status=422)
     if svc.is_emergency(form.body.data):
         flash(_("您的描述可能涉及紧急情况：紧急情况请立即拨打110！"), "error")
-    return redirect(target, code=303)
+    return redirect(url_for("consult.show", cid=cid), code=303)
 
 
 @bp.route("/consult/<int:cid>/close", methods=["POST"])
@@ -145,16 +169,16 @@ def close(cid: int) -> Any:
 def reopen(cid: int) -> Any:
     c = _consultation(cid)
     require(c.can_be_followed_by(current_user))
-    target = url_for("consult.show", cid=cid)
     form = ReopenForm()
     if not form.validate_on_submit():
-        return _invalid(form, target)
+        return _show(c, reopen_form=form, status=422)
     try:
         svc.reopen(current_user, c, form.reason.data)
     except DomainError as err:
-        return _refused(err, target)
+        _field_error(form, err.field, "reason", err.message)
+        return _show(c, reopen_form=form, status=422)
     flash(describe_target(as_utc(c.due_at), svc._now()), "success")
-    return redirect(target, code=303)
+    return redirect(url_for("consult.show", cid=cid), code=303)
 
 
 @bp.route("/consult/<int:cid>/rate", methods=["POST"])
@@ -162,16 +186,16 @@ def reopen(cid: int) -> Any:
 def rate(cid: int) -> Any:
     c = _consultation(cid)
     require(c.can_be_followed_by(current_user))
-    target = url_for("consult.show", cid=cid)
     form = RateForm()
     if not form.validate_on_submit():
-        return _invalid(form, target)
+        return _show(c, rate_form=form, status=422)
     try:
         svc.rate(current_user, c, form.score.data, form.comment.data or "")
     except DomainError as err:
-        return _refused(err, target)
+        _field_error(form, err.field, "comment", err.message)
+        return _show(c, rate_form=form, status=422)
     flash(_("感谢您的评价。"), "success")
-    return redirect(target, code=303)
+    return redirect(url_for("consult.show", cid=cid), code=303)
 
 
 # -- knowledge base (public) -----------------------------------------------------------------
@@ -180,7 +204,7 @@ def rate(cid: int) -> Any:
 @bp.route("/consult/kb")
 def kb() -> Any:
     """Answered public questions; the asker is never shown."""
-    q = request.args.get("q", "")[:100]
+    q = strip_control_characters(request.args.get("q", ""))[:100]
     cat = request.args.get("category", "")
     category = Category(cat) if cat in {c.value for c in Category} else None
     rows = svc.knowledge_base(q, category)
@@ -244,28 +268,38 @@ def queue() -> Any:
     )
 
 
+def _queue_item(c: Consultation, form: MessageForm | None = None, status: int = 200) -> Any:
+    """One item with its whole thread; a rejected reply or note keeps the typed text."""
+    if status >= 400:
+        g.rollback = True
+    other = svc.open_by(current_user, c)
+    assign_form = AssignForm(formdata=None)
+    assign_form.assignee_id.choices = [(u.id, u.display_name) for u in svc.colleagues_for(c)]
+    return (
+        render_template(
+            "consult/queue_item.html",
+            c=c,
+            messages=svc.visible_messages(c, current_user),
+            other=other,
+            form=form or MessageForm(formdata=None),
+            assign_form=assign_form,
+            canned=svc.canned_replies(),
+            now=svc._now(),
+            aware=as_utc,
+            due_soon=due_soon,
+            statuses=ConsultStatus,
+        ),
+        status,
+    )
+
+
 @bp.route("/backoffice/consult/<int:cid>")
 @handler_required
 def queue_item(cid: int) -> Any:
     """One item with its whole thread, internal notes included."""
     c = _consultation(cid)
     require(c.can_be_handled_by(current_user))
-    other = svc.open_by(current_user, c)
-    assign_form = AssignForm()
-    assign_form.assignee_id.choices = [(u.id, u.display_name) for u in svc.colleagues_for(c)]
-    return render_template(
-        "consult/queue_item.html",
-        c=c,
-        messages=svc.visible_messages(c, current_user),
-        other=other,
-        form=MessageForm(),
-        assign_form=assign_form,
-        canned=svc.canned_replies(),
-        now=svc._now(),
-        aware=as_utc,
-        due_soon=due_soon,
-        statuses=ConsultStatus,
-    )
+    return _queue_item(c)
 
 
 ACTIONS = ("claim", "reply", "note", "waiting", "close", "complex", "assign")
@@ -284,10 +318,15 @@ def queue_action(cid: int, action: str) -> Any:
         if action in ("reply", "note"):
             form = MessageForm()
             if not form.validate_on_submit():
-                return _invalid(form, target)
-            (svc.reply if action == "reply" else svc.add_note)(current_user, c, form.body.data)
+                return _queue_item(c, form, 422)
+            try:
+                (svc.reply if action == "reply" else svc.add_note)(current_user, c, form.body.data)
+            except DomainError as err:
+                _field_error(form, err.field, "body", err.message)
+                return _queue_item(c, form, 422)
         elif action == "waiting":
-            svc.mark_waiting(current_user, c, request.form.get("body", "")[:5000])
+            body = strip_control_characters(request.form.get("body", ""))[:5000]
+            svc.mark_waiting(current_user, c, body)
         elif action == "claim":
             svc.claim(current_user, c)
         elif action == "close":
@@ -338,7 +377,9 @@ def figures() -> Any:
 @chat_staff_required
 def chat_inbox() -> Any:
     """Live conversations of the officer's communities, with unread counts."""
-    return render_template("consult/inbox.html", rows=chat.inbox(current_user))
+    return render_template(
+        "consult/inbox.html", rows=chat.inbox(current_user), online=chat.resident_online
+    )
 
 
 @bp.route("/backoffice/chat/<int:conv_id>")
@@ -353,6 +394,7 @@ def chat_room(conv_id: int) -> Any:
         presence=None,
         words=(),
         staff=True,
+        resident_online=chat.resident_online(conv.id),
     )
 
 

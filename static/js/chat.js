@@ -13,6 +13,9 @@
   var form = root.querySelector("[data-chat-form]");
   var input = form.querySelector("textarea");
   var banner = document.querySelector("[data-emergency-banner]");
+  var urgentBadge = document.querySelector("[data-urgent-badge]");
+  var residentPresence = document.querySelector("[data-resident-presence]");
+  var isStaff = root.getAttribute("data-staff") === "1";
   var words = (root.getAttribute("data-emergency-words") || "").split(",").filter(Boolean);
   var pending = {};   // client id -> body, until acknowledged
   var lastId = 0;
@@ -87,6 +90,7 @@
       if (!ack.ok) { status.textContent = ack.error.message; if (ack.error.code !== "rate_limited") delete pending[clientId]; return; }
       delete pending[clientId];
       render(ack.message);
+      if (ack.urgent) showUrgent();
       if (ack.offline) {
         var text = root.getAttribute("data-text-offline");
         if (ack.offline.back_at) text += " " + root.getAttribute("data-text-back") + new Date(ack.offline.back_at).toLocaleString();
@@ -100,6 +104,8 @@
       if (!ack || !ack.ok) { status.textContent = ack ? ack.error.message : ""; return; }
       ack.messages.forEach(render);
       otherRead = ack.other_read_id || 0;
+      if (isStaff && ack.urgent) showUrgent();
+      if (isStaff) showPresence(ack.resident_online);
       showRead();
       Object.keys(pending).forEach(function (cid) { send(cid, pending[cid]); });
       markRead();
@@ -110,9 +116,23 @@
     render(m);
     if (m.sender_id !== me) { status.textContent = ""; markRead(); }
   });
+  function showUrgent() {
+    // The resident sees the 110 banner at once; officers see the conversation marked urgent.
+    if (isStaff) { if (urgentBadge) urgentBadge.hidden = false; }
+    else if (banner) banner.hidden = false;
+  }
+  function showPresence(online) {
+    if (!residentPresence) return;
+    residentPresence.textContent = residentPresence.getAttribute(online ? "data-text-online" : "data-text-offline");
+    residentPresence.classList.toggle("online", !!online);
+  }
+  socket.on("urgent", function (u) { if (u.conversation_id === convId) showUrgent(); });
+  socket.on("presence", function (p) {
+    if (p.conversation_id === convId && isStaff) showPresence(p.online);
+  });
   socket.on("read", function (r) {
     if (r.conversation_id !== convId) return;
-    var mine = (r.side === "staff") !== (root.getAttribute("data-staff") === "1");
+    var mine = (r.side === "staff") !== isStaff;
     if (mine) { otherRead = Math.max(otherRead, r.last_id); showRead(); }
   });
   socket.on("typing", function (t) {

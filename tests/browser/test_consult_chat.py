@@ -115,3 +115,54 @@ def test_ask_page_suggests_similar_questions_and_shows_the_110_banner(
     expect(page.locator(".flash-success")).to_contain_text("前答复")
     expect(page.locator("[data-emergency-banner]")).to_be_visible()
     assert page_log.errors == [], page_log.errors
+
+
+def test_officer_inbox_updates_live(live_server: LiveServer, new_page, page_log: PageLog):
+    """The inbox gains the conversation with its unread count and urgent mark as the resident
+    writes an emergency word (the resident sees the 110 banner), and shows the resident
+    going offline when their page closes."""
+    from portal.accounts.models import User
+    from portal.accounts.services import register_user
+    from portal.communities.models import Community, OfficerStatus
+    from portal.db import db
+
+    app = live_server.app
+    with app.test_request_context():
+        community = db.session.query(Community).filter_by(slug=live_server.community_slug).one()
+        register_user(
+            login="caller@example.com",
+            password=PASSWORD,
+            display_name="求助的",
+            community=community,
+        )
+        officer = db.session.query(User).filter_by(email=live_server.officer_login).one()
+        officer.officer_profile.status = OfficerStatus.IN_OFFICE
+        db.session.commit()
+
+    staff = new_page(viewport={"width": 1280, "height": 900})
+    _login(staff, live_server, live_server.officer_login)
+    staff.goto(live_server("/backoffice/chat"))
+    expect(staff.locator("[data-chat-inbox]")).to_be_visible()
+    staff.wait_for_timeout(500)  # the inbox socket is listening
+
+    resident = new_page(viewport={"width": 375, "height": 667})
+    _login(resident, live_server, "caller@example.com")
+    resident.goto(live_server("/consult/chat"))
+    conv_id = resident.locator("[data-chat]").get_attribute("data-conversation")
+    resident.wait_for_timeout(500)
+    resident.locator("#chat-body").fill("救命，门外有人砸门")
+    resident.get_by_role("button", name="发送").click()
+    expect(resident.locator("[data-emergency-banner]")).to_be_visible(timeout=10_000)
+
+    row = staff.locator(f'[data-chat-inbox] li[data-conversation="{conv_id}"]')
+    expect(row).to_have_count(1, timeout=10_000)
+    # Urgent: moved to the top of the list, above older calm conversations.
+    first = staff.locator("[data-chat-inbox] li[data-conversation]").first
+    expect(first).to_have_attribute("data-conversation", conv_id)
+    expect(row.locator("[data-unread]")).to_have_text("1 条未读")
+    expect(row.locator("[data-urgent]")).to_be_visible()
+    expect(row.locator("[data-online]")).to_have_text("在线")
+
+    resident.close()
+    expect(row.locator("[data-online]")).to_have_text("离线", timeout=10_000)
+    assert page_log.errors == [], page_log.errors
