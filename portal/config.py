@@ -80,6 +80,13 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "VERIFICATION_VALID_DAYS": _env_int("PORTAL_VERIFICATION_VALID_DAYS", 365),
         "PASSWORD_RESET_MINUTES": _env_int("PORTAL_PASSWORD_RESET_MINUTES", 30),
         "STATION_REGION": os.environ.get("PORTAL_STATION_REGION", "220302"),
+        # Appointments: open bookings per resident, cancel/reschedule cutoff, no-shows
+        # (since the last approved booking) before the next booking needs an officer.
+        "APPOINTMENT_MAX_OPEN": _env_int("PORTAL_APPOINTMENT_MAX_OPEN", 2),
+        "APPOINTMENT_CANCEL_CUTOFF_MINUTES": _env_int(
+            "PORTAL_APPOINTMENT_CANCEL_CUTOFF_MINUTES", 120
+        ),
+        "APPOINTMENT_NO_SHOW_LIMIT": _env_int("PORTAL_APPOINTMENT_NO_SHOW_LIMIT", 2),
         # Number of reverse proxies in front (nginx = 1): trust their X-Forwarded-* headers so
         # the client's address reaches the limiter and the audit log, and https is known.
         "PROXY_COUNT": _env_int("PORTAL_PROXY_COUNT", 0),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -57,14 +56,9 @@ def get_by_id(model: Any, ident: int) -> Any:
     return db.session.get(model, ident) if 0 < ident < 2**31 else None
 
 
-def _cfg(key: str, default: int) -> int:
-    """A setting: the app config (tests), else ``PORTAL_<KEY>`` in the environment."""
-    if key in current_app.config:
-        return int(current_app.config[key])
-    try:
-        return int(os.environ.get(f"PORTAL_{key}", default))
-    except ValueError:
-        return default
+def _cfg(key: str) -> int:
+    """An appointment setting (``portal/config.py`` holds the defaults)."""
+    return int(current_app.config[key])
 
 
 # -- services and providers ---------------------------------------------------------------
@@ -292,7 +286,7 @@ def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
 
 def needs_approval(resident_id: int) -> bool:
     """Repeated no-shows since the last approved booking: the next one needs an officer."""
-    limit = _cfg("APPOINTMENT_NO_SHOW_LIMIT", 2)
+    limit = _cfg("APPOINTMENT_NO_SHOW_LIMIT")
     last_approved = db.session.scalar(
         select(func.max(Booking.starts_at)).where(
             Booking.resident_id == resident_id,
@@ -332,7 +326,7 @@ def book(
     # Serialise one resident's bookings (a row lock on PostgreSQL; SQLite transactions
     # already run one at a time), so the open-booking limit holds under concurrency.
     db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
-    limit = _cfg("APPOINTMENT_MAX_OPEN", 2)
+    limit = _cfg("APPOINTMENT_MAX_OPEN")
     if open_bookings_count(resident.id, now) >= limit:
         raise DomainError(
             _("您已有 %(n)s 个未完成的预约，请先办理或取消后再预约。", n=limit), code="limit"
@@ -420,7 +414,7 @@ def my_bookings(resident: User) -> list[Booking]:
 def _check_cutoff(booking: Booking, actor: User, now: dt.datetime) -> None:
     if not booking.is_open:
         raise DomainError(_("该预约已不能更改。"), code="closed")
-    cutoff = dt.timedelta(minutes=_cfg("APPOINTMENT_CANCEL_CUTOFF_MINUTES", 120))
+    cutoff = dt.timedelta(minutes=_cfg("APPOINTMENT_CANCEL_CUTOFF_MINUTES"))
     if actor.id == booking.resident_id and now > as_utc(booking.starts_at) - cutoff:
         raise DomainError(
             _(

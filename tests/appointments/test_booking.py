@@ -89,6 +89,33 @@ def test_open_booking_limit(setup):
     assert err.value.code == "limit"
 
 
+def test_limit_comes_from_app_config(setup, app):
+    services, officer, resident = setup
+    app.config["APPOINTMENT_MAX_OPEN"] = 1
+    svc.book(resident, services["户籍业务咨询"], officer, local(8, 9), now=NOW)
+    with pytest.raises(DomainError) as err:
+        svc.book(resident, services["户籍业务咨询"], officer, local(8, 9, 30), now=NOW)
+    assert err.value.code == "limit" and "1" in err.value.message
+
+
+def test_appointment_settings_read_from_environment(monkeypatch, tmp_path):
+    from portal.config import load_config
+
+    defaults = load_config(tmp_path)
+    assert defaults["APPOINTMENT_MAX_OPEN"] == 2
+    assert defaults["APPOINTMENT_CANCEL_CUTOFF_MINUTES"] == 120
+    assert defaults["APPOINTMENT_NO_SHOW_LIMIT"] == 2
+    monkeypatch.setenv("PORTAL_APPOINTMENT_MAX_OPEN", "5")
+    monkeypatch.setenv("PORTAL_APPOINTMENT_CANCEL_CUTOFF_MINUTES", "30")
+    monkeypatch.setenv("PORTAL_APPOINTMENT_NO_SHOW_LIMIT", "3")
+    cfg = load_config(tmp_path)
+    assert (
+        cfg["APPOINTMENT_MAX_OPEN"],
+        cfg["APPOINTMENT_CANCEL_CUTOFF_MINUTES"],
+        cfg["APPOINTMENT_NO_SHOW_LIMIT"],
+    ) == (5, 30, 3)
+
+
 def test_slot_outside_plan_refused(setup):
     services, officer, resident = setup
     for at in (local(8, 10), local(8, 13), local(12, 9), local(7, 9)):  # break, lunch, Sat,
