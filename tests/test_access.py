@@ -104,6 +104,8 @@ ACCESS = {
     "appointments.handle": STAFF,
     "appointments.plan": OFFICER,
     "appointments.add_exception": OFFICER,
+    "appointments.edit_exception": OFFICER,
+    "appointments.delete_exception": OFFICER,
     "appointments.services": STAFF,
     "appointments.edit_service": STAFF,
     "api.appointment_services": PUBLIC,
@@ -212,6 +214,7 @@ ARGS = {
     "cid": 1,
     "conv_id": 1,
     "agid": 1,
+    "exception_id": 1,
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

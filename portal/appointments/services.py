@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +30,13 @@ from portal.appointments.models import (
     SlotClaim,
     WorkingPlan,
 )
-from portal.appointments.slots import PlanData, compute_free_slots, half_days, local_day
+from portal.appointments.slots import (
+    PlanData,
+    compute_free_slots,
+    fits,
+    half_days,
+    local_day,
+)
 from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
@@ -191,13 +197,7 @@ def free_slots(
     last_day = first_day + dt.timedelta(days=max(0, days - 1))
     lo = dt.datetime.combine(first_day, dt.time(), tzinfo=STATION_TZ) - dt.timedelta(days=1)
     hi = dt.datetime.combine(last_day, dt.time(), tzinfo=STATION_TZ) + dt.timedelta(days=2)
-    exc = db.session.execute(
-        select(PlanException.kind, PlanException.starts_at, PlanException.ends_at).where(
-            PlanException.provider_id == provider_id,
-            PlanException.ends_at > lo,
-            PlanException.starts_at < hi,
-        )
-    ).all()
+    exc = _exception_rows(provider_id, lo, hi)
     stmt = select(Booking.starts_at, Booking.ends_at).where(
         Booking.provider_id == provider_id,
         Booking.status.not_in(DEAD_STATUSES),
@@ -215,8 +215,8 @@ def free_slots(
         last_day=last_day,
         now=as_utc(now),
         is_working_day=working_day,
-        unavailable=[(as_utc(s), as_utc(e)) for k, s, e in exc if k != ExceptionKind.EXTRA],
-        extras=[(as_utc(s), as_utc(e)) for k, s, e in exc if k == ExceptionKind.EXTRA],
+        unavailable=[(s, e) for _id, k, s, e in exc if k != ExceptionKind.EXTRA],
+        extras=[(s, e) for _id, k, s, e in exc if k == ExceptionKind.EXTRA],
         booked=booked,
     )
 
@@ -602,6 +602,103 @@ def decide(booking: Booking, actor: User, approve: bool, reason: str = "") -> No
         )
 
 
+ExceptionChange = tuple[ExceptionKind, dt.datetime, dt.datetime]
+
+
+def _exception_rows(
+    provider_id: int, lo: dt.datetime, hi: dt.datetime
+) -> list[tuple[int, ExceptionKind, dt.datetime, dt.datetime]]:
+    """(id, kind, start, end) of a provider's exceptions that touch ``[lo, hi)``, in UTC."""
+    rows = db.session.execute(
+        select(
+            PlanException.id, PlanException.kind, PlanException.starts_at, PlanException.ends_at
+        ).where(
+            PlanException.provider_id == provider_id,
+            PlanException.ends_at > lo,
+            PlanException.starts_at < hi,
+        )
+    ).all()
+    return [(i, k, as_utc(a), as_utc(b)) for i, k, a, b in rows]
+
+
+def exception_impact(
+    provider_id: int, *, old: PlanException | None = None, new: ExceptionChange | None = None
+) -> list[Booking]:
+    """The open bookings a change of exceptions would leave outside the provider's reception
+    time: adding ``new``, replacing ``old`` by ``new``, or removing ``old``.
+
+    A booking counts when it no longer fits its day's windows after the change and either
+    fitted before (e.g. it lies in an extra period being removed or shortened) or lies in
+    the new leave or block. Changing the weekly plan is not this function's business, so a
+    booking that was already outside the plan is not blamed on an extra period.
+    """
+    spans = [(as_utc(old.starts_at), as_utc(old.ends_at))] if old is not None else []
+    if new is not None:
+        _check_span(as_utc(new[1]), as_utc(new[2]))
+        spans.append((as_utc(new[1]), as_utc(new[2])))
+    if not spans:
+        return []
+    candidates = list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.provider_id == provider_id,
+                Booking.status.in_(OPEN_STATUSES),
+                or_(*(and_(Booking.starts_at < b, Booking.ends_at > a) for a, b in spans)),
+            )
+            .order_by(Booking.starts_at)
+            .options(selectinload(Booking.service), selectinload(Booking.resident))
+        )
+    )
+    if not candidates:
+        return []
+    margin = dt.timedelta(days=1)
+    lo = min(as_utc(b.starts_at) for b in candidates) - margin
+    hi = max(as_utc(b.ends_at) for b in candidates) + margin
+    before = _exception_rows(provider_id, lo, hi)
+    after = [r for r in before if old is None or r[0] != old.id]
+    if new is not None:
+        after.append((0, *new))
+    data = plan_data(provider_id) or PlanData(periods={})
+    working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
+
+    def fits_under(
+        rows: list[tuple[int, ExceptionKind, dt.datetime, dt.datetime]], b: Booking
+    ) -> bool:
+        return fits(
+            data,
+            as_utc(b.starts_at),
+            as_utc(b.ends_at),
+            is_working_day=working_day,
+            unavailable=[(a, e) for _id, k, a, e in rows if k != ExceptionKind.EXTRA],
+            extras=[(a, e) for _id, k, a, e in rows if k == ExceptionKind.EXTRA],
+        )
+
+    blocked = (
+        (as_utc(new[1]), as_utc(new[2]))
+        if new is not None and new[0] != ExceptionKind.EXTRA
+        else None
+    )
+    return [
+        b
+        for b in candidates
+        if not fits_under(after, b)
+        and (
+            fits_under(before, b)
+            or (
+                blocked is not None
+                and as_utc(b.starts_at) < blocked[1]
+                and blocked[0] < as_utc(b.ends_at)
+            )
+        )
+    ]
+
+
+def _check_span(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    if ends_at <= starts_at:
+        raise DomainError(_("结束时间须晚于开始时间。"), field="ends_at")
+
+
 def add_exception(
     provider: User,
     actor: User,
@@ -613,8 +710,7 @@ def add_exception(
     """Leave, extra period or ad-hoc block. Leave and blocks cancel the open bookings they
     cover; those residents are told and offered the next free slots. Returns them."""
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
-    if ends_at <= starts_at:
-        raise DomainError(_("结束时间须晚于开始时间。"), field="ends_at")
+    affected = exception_impact(provider.id, new=(kind, starts_at, ends_at))
     db.session.add(
         PlanException(
             provider_id=provider.id,
@@ -626,38 +722,82 @@ def add_exception(
     )
     db.session.flush()
     audit.record(actor, f"appointments.exception.{kind.value}", subject=provider)
-    if kind == ExceptionKind.EXTRA:
-        return []
-    affected = list(
-        db.session.scalars(
-            select(Booking)
-            .where(
-                Booking.provider_id == provider.id,
-                Booking.status.in_(OPEN_STATUSES),
-                Booking.starts_at < ends_at,
-                Booking.ends_at > starts_at,
-            )
-            .options(selectinload(Booking.service), selectinload(Booking.resident))
-        )
-    )
+    _release(affected, provider, reason.strip() or kind.label, called_away=True)
+    return affected
+
+
+def update_exception(
+    exc: PlanException,
+    actor: User,
+    kind: ExceptionKind,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str = "",
+) -> list[Booking]:
+    """Change an exception. Bookings the change leaves outside reception time (a longer
+    leave, a shorter extra period) are cancelled, told and offered other slots."""
+    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
+    affected = exception_impact(exc.provider_id, old=exc, new=(kind, starts_at, ends_at))
+    exc.kind, exc.starts_at, exc.ends_at = kind, starts_at, ends_at
+    exc.reason = reason.strip()[:200]
+    db.session.flush()
+    provider = db.session.get(User, exc.provider_id)
+    audit.record(actor, "appointments.exception.update", subject=provider, exception=exc.id)
+    _release(affected, provider, exc.reason or kind.label, called_away=kind != ExceptionKind.EXTRA)
+    return affected
+
+
+def delete_exception(exc: PlanException, actor: User) -> list[Booking]:
+    """Remove an exception. Removing an extra period cancels the bookings made in it (they
+    would lie outside reception time); removing leave or a block only frees time."""
+    affected = exception_impact(exc.provider_id, old=exc)
+    provider = db.session.get(User, exc.provider_id)
+    why = _("临时加开的接待时段已取消") if exc.kind == ExceptionKind.EXTRA else exc.kind.label
+    db.session.delete(exc)
+    db.session.flush()
+    audit.record(actor, "appointments.exception.delete", subject=provider, exception=exc.id)
+    _release(affected, provider, why, called_away=False)
+    return affected
+
+
+def _release(affected: list[Booking], provider: User, why: str, *, called_away: bool) -> None:
+    """Cancel bookings the provider can no longer keep; tell each resident, with the next
+    free slots (computed after the change, so they are real)."""
     from portal.notifications.services import notify
 
-    why = reason.strip() or kind.label
     for b in affected:
         b.status = BookingStatus.CANCELLED
         b.cancel_reason = why[:200]
         db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == b.id))
-        db.session.flush()
+    db.session.flush()
+    for b in affected:
         others = alternatives(b.service, provider.id, as_utc(b.starts_at))
         offer = "、".join(s.astimezone(STATION_TZ).strftime("%m-%d %H:%M") for s in others[:3])
+        title = (
+            _l("民警临时有事，预约已取消：%(code)s", code=b.code)
+            if called_away
+            else _l("接待时间调整，预约已取消：%(code)s", code=b.code)
+        )
         notify(
             b.resident,
-            _l("民警临时有事，预约已取消：%(code)s", code=b.code),
+            title,
             _l("原因：%(r)s。可改约的时段：%(o)s", r=why, o=offer or "-"),
             link=url_for("appointments.service", service_id=b.service_id),
             kind="appointment",
         )
-    return affected
+
+
+def provider_exceptions(provider: User, now: dt.datetime | None = None) -> list[PlanException]:
+    """The provider's exceptions that have not ended yet."""
+    return list(
+        db.session.scalars(
+            select(PlanException)
+            .where(
+                PlanException.provider_id == provider.id, PlanException.ends_at > (now or utcnow())
+            )
+            .order_by(PlanException.starts_at)
+        )
+    )
 
 
 def rate(booking: Booking, resident: User, stars: int, comment: str = "") -> None:
