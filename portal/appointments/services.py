@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -37,6 +37,7 @@ from portal.appointments.slots import (
     half_days,
     local_day,
 )
+from portal.communities.models import Community
 from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
@@ -75,13 +76,44 @@ def active_services() -> list[Service]:
 
 
 def providers_for(service: Service, resident: User | None) -> list[User]:
-    """Who serves a service for this resident: their community's officers, or any lawyer."""
-    stmt = select(User).where(User.role == service.provider_role, User.is_active_account)
-    users = list(db.session.scalars(stmt.order_by(User.id)))
-    if service.provider_role == Role.OFFICER and resident and resident.community_id:
-        own = [u for u in users if u.serves(resident.community_id)]
-        return own or users
-    return users
+    """Who serves a service for this resident: their community's officers, or any lawyer
+    (and any officer when no officer serves the resident's community)."""
+    stmt = (
+        select(User)
+        .where(User.role == service.provider_role, User.is_active_account)
+        .order_by(User.id)
+    )
+    cid = _officer_community(service, resident)
+    if cid is not None:
+        own = list(db.session.scalars(stmt.where(User.served_communities.any(Community.id == cid))))
+        if own:
+            return own
+    return list(db.session.scalars(stmt))
+
+
+def _officer_community(service: Service, resident: User | None) -> int | None:
+    """The community whose officers serve this resident for an officer's service, if any."""
+    if service.provider_role != Role.OFFICER or resident is None:
+        return None
+    return getattr(resident, "community_id", None)
+
+
+def may_provide(service: Service, provider: User, resident: User) -> bool:
+    """Whether ``provider`` is one of ``providers_for(service, resident)``, in at most one
+    small query (the booking path runs it on every attempt)."""
+    if provider.role != service.provider_role or not provider.is_active_account:
+        return False
+    cid = _officer_community(service, resident)
+    if cid is None:
+        return True
+    own = db.session.scalars(
+        select(User.id).where(
+            User.role == Role.OFFICER,
+            User.is_active_account,
+            User.served_communities.any(Community.id == cid),
+        )
+    ).all()
+    return not own or provider.id in own
 
 
 def save_service(service: Service | None, actor: User, **fields: Any) -> Service:
@@ -187,8 +219,12 @@ def free_slots(
     days: int = 14,
     now: dt.datetime | None = None,
     exclude_booking_id: int | None = None,
+    count_bookings: bool = True,
 ) -> list[dt.datetime]:
-    """Free start times (UTC) for a provider and service; a fixed handful of queries."""
+    """Free start times (UTC) for a provider and service; a fixed handful of queries.
+
+    ``count_bookings=False`` leaves existing bookings out (one query fewer): the booking
+    path does that, because the claims' unique key refuses an overlap anyway."""
     now = now or utcnow()
     data = plan_data(provider_id)
     if data is None:
@@ -198,15 +234,17 @@ def free_slots(
     lo = dt.datetime.combine(first_day, dt.time(), tzinfo=STATION_TZ) - dt.timedelta(days=1)
     hi = dt.datetime.combine(last_day, dt.time(), tzinfo=STATION_TZ) + dt.timedelta(days=2)
     exc = _exception_rows(provider_id, lo, hi)
-    stmt = select(Booking.starts_at, Booking.ends_at).where(
-        Booking.provider_id == provider_id,
-        Booking.status.not_in(DEAD_STATUSES),
-        Booking.ends_at > lo,
-        Booking.starts_at < hi,
-    )
-    if exclude_booking_id is not None:
-        stmt = stmt.where(Booking.id != exclude_booking_id)
-    booked = [(as_utc(s), as_utc(e)) for s, e in db.session.execute(stmt).all()]
+    booked: list[tuple[dt.datetime, dt.datetime]] = []
+    if count_bookings:
+        stmt = select(Booking.starts_at, Booking.ends_at).where(
+            Booking.provider_id == provider_id,
+            Booking.status.not_in(DEAD_STATUSES),
+            Booking.ends_at > lo,
+            Booking.starts_at < hi,
+        )
+        if exclude_booking_id is not None:
+            stmt = stmt.where(Booking.id != exclude_booking_id)
+        booked = [(as_utc(s), as_utc(e)) for s, e in db.session.execute(stmt).all()]
     working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
     return compute_free_slots(
         data,
@@ -256,15 +294,37 @@ def _units(start: dt.datetime, end: dt.datetime, buffer_minutes: int) -> list[dt
     return units
 
 
-def _claim(booking: Booking, buffer_minutes: int) -> None:
-    """Insert the claimed units; the unique constraint refuses an overlap (IntegrityError)."""
-    db.session.execute(
-        insert(SlotClaim),
-        [
-            {"booking_id": booking.id, "provider_id": booking.provider_id, "unit_start": u}
-            for u in _units(booking.starts_at, booking.ends_at, buffer_minutes)
-        ],
+def _claim(booking: Booking, buffer_minutes: int) -> bool:
+    """Claim the booking's grid units; False, claiming none, when any unit is taken.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` on the unique key: a unit another open
+    booking holds (committed, or inserted by a transaction running at the same moment,
+    which this one then waits for) is skipped, so fewer rows than units means taken. No
+    savepoint is needed, and nothing is left half-claimed.
+    """
+    rows = [
+        {"booking_id": booking.id, "provider_id": booking.provider_id, "unit_start": u}
+        for u in _units(as_utc(booking.starts_at), as_utc(booking.ends_at), buffer_minutes)
+    ]
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = (
+        dialect_insert(SlotClaim)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["provider_id", "unit_start"])
+        .returning(SlotClaim.id)  # the drivers' rowcount is not reliable here
     )
+    if len(db.session.execute(stmt).all()) == len(rows):
+        return True
+    db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == booking.id))
+    return False
+
+
+class _Conflict(Exception):
+    """A claim failed inside a savepoint (rescheduling), so the savepoint rolls back."""
 
 
 def _new_code() -> str:
@@ -287,21 +347,23 @@ def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
 def needs_approval(resident_id: int) -> bool:
     """Repeated no-shows since the last approved booking: the next one needs an officer."""
     limit = _cfg("APPOINTMENT_NO_SHOW_LIMIT")
-    last_approved = db.session.scalar(
-        select(func.max(Booking.starts_at)).where(
+    last_approved = (
+        select(func.max(Booking.starts_at))
+        .where(
             Booking.resident_id == resident_id,
             Booking.needs_approval,
             Booking.status.in_(
                 (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.DONE)
             ),
         )
+        .scalar_subquery()
     )
-    stmt = select(func.count()).where(
-        Booking.resident_id == resident_id, Booking.status == BookingStatus.NO_SHOW
+    no_shows = select(func.count()).where(
+        Booking.resident_id == resident_id,
+        Booking.status == BookingStatus.NO_SHOW,
+        or_(last_approved.is_(None), Booking.starts_at > last_approved),
     )
-    if last_approved is not None:
-        stmt = stmt.where(Booking.starts_at > last_approved)
-    return (db.session.scalar(stmt) or 0) >= limit
+    return (db.session.scalar(no_shows) or 0) >= limit
 
 
 def book(
@@ -317,9 +379,7 @@ def book(
     """Book a slot. The claim rows make a concurrent double booking impossible."""
     now = now or utcnow()
     starts_at = as_utc(starts_at)
-    if not service.is_active or provider.role != service.provider_role:
-        raise DomainError(_("该服务不可预约。"), field="provider_id")
-    if provider.id not in {p.id for p in providers_for(service, resident)}:
+    if not service.is_active or not may_provide(service, provider, resident):
         raise DomainError(_("该服务不可预约。"), field="provider_id")
     if service.location == Location.HOME and not address.strip():
         raise DomainError(_("上门服务请填写地址。"), field="address")
@@ -331,7 +391,17 @@ def book(
         raise DomainError(
             _("您已有 %(n)s 个未完成的预约，请先办理或取消后再预约。", n=limit), code="limit"
         )
-    slots = free_slots(service, provider.id, first_day=local_day(starts_at), days=1, now=now)
+    # Held here so free_slots finds it in the session's (weak) identity map: no 2nd query.
+    plan = plan_of(provider.id)
+    # Is the time a slot of the plan at all? Other bookings are the claims' business.
+    slots = free_slots(
+        service,
+        provider.id,
+        first_day=local_day(starts_at),
+        days=1,
+        now=now,
+        count_bookings=False,
+    )
     if starts_at not in slots:
         raise SlotTaken(alternatives(service, provider.id, starts_at, now=now))
     approval = needs_approval(resident.id)
@@ -348,14 +418,12 @@ def book(
         address=address.strip()[:200],
         resident_note=note.strip()[:500],
     )
-    plan = plan_of(provider.id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(booking)
-            db.session.flush()
-            _claim(booking, plan.buffer_minutes if plan else 0)
-    except IntegrityError:
-        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now)) from None
+    db.session.add(booking)
+    db.session.flush()
+    if not _claim(booking, plan.buffer_minutes if plan else 0):
+        db.session.delete(booking)
+        db.session.flush()
+        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now))
     booking.service, booking.provider, booking.resident = service, provider, resident
     audit.record(resident, "appointments.book", obj=booking)
     link = url_for("appointments.show", code=booking.code)
@@ -492,8 +560,9 @@ def reschedule(
             booking.ends_at = new_start + dt.timedelta(minutes=service.duration_minutes)
             booking.reminder_sent_at = None
             db.session.flush()
-            _claim(booking, plan.buffer_minutes if plan else 0)
-    except IntegrityError:
+            if not _claim(booking, plan.buffer_minutes if plan else 0):
+                raise _Conflict
+    except _Conflict:
         booking.starts_at, booking.ends_at = old
         raise SlotTaken(alternatives(service, booking.provider_id, new_start, now=now)) from None
     booking.cancel_reason = reason.strip()[:200]

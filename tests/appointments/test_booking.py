@@ -67,8 +67,15 @@ def test_database_refuses_overlapping_claims_of_different_lengths(setup, make, w
     )
     db.session.add(b)
     db.session.flush()
-    with pytest.raises(IntegrityError):
-        svc._claim(b, 0)
+    # The claim reports the overlap and leaves no unit of ``b`` claimed...
+    assert svc._claim(b, 0) is False
+    assert db.session.scalar(select(func.count()).where(SlotClaim.booking_id == b.id)) == 0
+    # ...and a plain insert of an overlapping unit is refused by the database itself.
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.add(
+            SlotClaim(booking_id=b.id, provider_id=officer.id, unit_start=local(8, 9, 30))
+        )
+        db.session.flush()
     db.session.rollback()
 
 
