@@ -347,7 +347,7 @@ def bench_request_costs(url: str, instance: Path) -> None:
         )
 
     cases = {
-        "GET /api/v1/communities (no session, 1 query)": lambda i: client.get(
+        "GET /api/v1/communities (no user lookup, 1 query)": lambda i: client.get(
             "/api/v1/communities"
         ),
         "GET /api/v1/me (session and user)": lambda i: client.get("/api/v1/me"),
@@ -362,12 +362,13 @@ def bench_request_costs(url: str, instance: Path) -> None:
         call(1)
         event.remove(engine, "before_cursor_execute", count)
         per = len(statements)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(2, n):
             resp = call(i)
             assert resp.status_code in (200, 201), resp.get_data(as_text=True)[:200]
         ms = (time.perf_counter() - t0) / (n - 2) * 1000
-        line(label, f"{ms:.1f} ms, {per} SQL statements")
+        cpu = (time.process_time() - c0) / (n - 2) * 1000
+        line(label, f"{ms:.1f} ms ({cpu:.1f} ms Python CPU), {per} SQL statements")
     with app.app_context():
         db.session.remove()
     engine.dispose()
@@ -490,6 +491,21 @@ def _machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
+def _backend_pids() -> list[int]:
+    """PostgreSQL backends connected to this (scratch) database: same machine, so their
+    CPU time can be read from /proc."""
+    from sqlalchemy import text
+
+    return list(
+        db.session.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    )
+
+
 def bench_http(url: str, instance: Path, server_counts: list[int], client_procs: int) -> None:
     app = make_app(url, instance)
     seed = seed_http(app, CLIENTS)
@@ -526,6 +542,9 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
             clients.append(proc)
         for _ in range(CLIENTS):
             ready_q.get(timeout=300)
+        with app.app_context():
+            pg0 = {pid: _cpu_seconds(pid) for pid in _backend_pids()}
+            db.session.remove()
         cpu0 = {p.pid: _cpu_seconds(p.pid) for p, _ in servers}
         ccpu0 = {p.pid: _cpu_seconds(p.pid) for p in clients}
         busy0, total0 = _machine_busy()
@@ -544,6 +563,9 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
         busy1, total1 = _machine_busy()
         server_cpu = sum(_cpu_seconds(p.pid) - cpu0[p.pid] for p, _ in servers)
         client_cpu = sum(_cpu_seconds(p.pid) - ccpu0[p.pid] for p in clients)
+        with app.app_context():
+            pg_cpu = sum(_cpu_seconds(pid) - pg0.get(pid, 0.0) for pid in _backend_pids())
+            db.session.remove()
         for proc in clients:
             proc.join(60)
         for proc, _ in servers:
@@ -584,9 +606,13 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
             f"{latencies[int(len(latencies) * 0.95)] * 1000:.0f} ms",
         )
         line(
-            "CPU: machine busy; servers; clients (CPU-seconds per second)",
+            "CPU: machine busy; servers, PostgreSQL, clients (CPU-s per s)",
             f"{(busy1 - busy0) / max(1, total1 - total0) * 100:.0f}% of {cores} cores; "
-            f"{server_cpu / elapsed:.2f}; {client_cpu / elapsed:.2f}",
+            f"{server_cpu / elapsed:.2f}, {pg_cpu / elapsed:.2f}, {client_cpu / elapsed:.2f}",
+        )
+        line(
+            "CPU per attempt: server process; PostgreSQL",
+            f"{server_cpu / len(jobs) * 1000:.1f} ms; {pg_cpu / len(jobs) * 1000:.1f} ms",
         )
         line(
             "double bookings (claims-units; open bookings-slots; overlapping pairs)",

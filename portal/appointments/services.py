@@ -331,22 +331,19 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
+def _open_bookings(resident_id: int, now: dt.datetime) -> Any:
     return (
-        db.session.scalar(
-            select(func.count()).where(
-                Booking.resident_id == resident_id,
-                Booking.status.in_(OPEN_STATUSES),
-                Booking.ends_at > now,
-            )
+        select(func.count())
+        .where(
+            Booking.resident_id == resident_id,
+            Booking.status.in_(OPEN_STATUSES),
+            Booking.ends_at > now,
         )
-        or 0
+        .scalar_subquery()
     )
 
 
-def needs_approval(resident_id: int) -> bool:
-    """Repeated no-shows since the last approved booking: the next one needs an officer."""
-    limit = _cfg("APPOINTMENT_NO_SHOW_LIMIT")
+def _no_shows_since_approval(resident_id: int) -> Any:
     last_approved = (
         select(func.max(Booking.starts_at))
         .where(
@@ -358,12 +355,25 @@ def needs_approval(resident_id: int) -> bool:
         )
         .scalar_subquery()
     )
-    no_shows = select(func.count()).where(
-        Booking.resident_id == resident_id,
-        Booking.status == BookingStatus.NO_SHOW,
-        or_(last_approved.is_(None), Booking.starts_at > last_approved),
+    return (
+        select(func.count())
+        .where(
+            Booking.resident_id == resident_id,
+            Booking.status == BookingStatus.NO_SHOW,
+            or_(last_approved.is_(None), Booking.starts_at > last_approved),
+        )
+        .scalar_subquery()
     )
-    return (db.session.scalar(no_shows) or 0) >= limit
+
+
+def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
+    return db.session.scalar(select(_open_bookings(resident_id, now))) or 0
+
+
+def needs_approval(resident_id: int) -> bool:
+    """Repeated no-shows since the last approved booking: the next one needs an officer."""
+    no_shows = db.session.scalar(select(_no_shows_since_approval(resident_id))) or 0
+    return no_shows >= _cfg("APPOINTMENT_NO_SHOW_LIMIT")
 
 
 def book(
@@ -386,8 +396,12 @@ def book(
     # Serialise one resident's bookings (a row lock on PostgreSQL; SQLite transactions
     # already run one at a time), so the open-booking limit holds under concurrency.
     db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
+    # After the lock: the open bookings and the no-show rule, in one statement.
+    open_count, no_shows = db.session.execute(
+        select(_open_bookings(resident.id, now), _no_shows_since_approval(resident.id))
+    ).one()
     limit = _cfg("APPOINTMENT_MAX_OPEN")
-    if open_bookings_count(resident.id, now) >= limit:
+    if open_count >= limit:
         raise DomainError(
             _("您已有 %(n)s 个未完成的预约，请先办理或取消后再预约。", n=limit), code="limit"
         )
@@ -404,7 +418,7 @@ def book(
     )
     if starts_at not in slots:
         raise SlotTaken(alternatives(service, provider.id, starts_at, now=now))
-    approval = needs_approval(resident.id)
+    approval = no_shows >= _cfg("APPOINTMENT_NO_SHOW_LIMIT")
     pending = service.needs_confirmation or approval
     booking = Booking(
         code=_new_code(),
