@@ -347,16 +347,18 @@ def bench_request_costs(url: str, instance: Path) -> None:
         )
 
     cases = {
-        "GET /api/v1/communities (no user lookup, 1 query)": lambda i: client.get(
-            "/api/v1/communities"
+        "GET /api/v1/communities (no user lookup, 1 query)": (
+            lambda i: client.get("/api/v1/communities"),
+            200,
         ),
-        "GET /api/v1/me (session and user)": lambda i: client.get("/api/v1/me"),
-        "POST /api/v1/appointments/bookings": booking,
+        "GET /api/v1/me (session and user)": (lambda i: client.get("/api/v1/me"), 200),
+        "POST /api/v1/appointments/bookings": (booking, 201),
+        "the same, slot already taken (409 with alternatives)": (booking, 409),
     }
     line("login (argon2 verify, session row)", f"{login_ms:.0f} ms")
     n = 150
-    for label, call in cases.items():
-        assert call(0).status_code in (200, 201)
+    for label, (call, expected) in cases.items():
+        assert call(0).status_code == expected
         statements.clear()
         event.listen(engine, "before_cursor_execute", count)
         call(1)
@@ -365,7 +367,7 @@ def bench_request_costs(url: str, instance: Path) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(2, n):
             resp = call(i)
-            assert resp.status_code in (200, 201), resp.get_data(as_text=True)[:200]
+            assert resp.status_code == expected, resp.get_data(as_text=True)[:200]
         ms = (time.perf_counter() - t0) / (n - 2) * 1000
         cpu = (time.process_time() - c0) / (n - 2) * 1000
         line(label, f"{ms:.1f} ms ({cpu:.1f} ms Python CPU), {per} SQL statements")

@@ -219,12 +219,8 @@ def free_slots(
     days: int = 14,
     now: dt.datetime | None = None,
     exclude_booking_id: int | None = None,
-    count_bookings: bool = True,
 ) -> list[dt.datetime]:
-    """Free start times (UTC) for a provider and service; a fixed handful of queries.
-
-    ``count_bookings=False`` leaves existing bookings out (one query fewer): the booking
-    path does that, because the claims' unique key refuses an overlap anyway."""
+    """Free start times (UTC) for a provider and service; a fixed handful of queries."""
     now = now or utcnow()
     data = plan_data(provider_id)
     if data is None:
@@ -234,17 +230,15 @@ def free_slots(
     lo = dt.datetime.combine(first_day, dt.time(), tzinfo=STATION_TZ) - dt.timedelta(days=1)
     hi = dt.datetime.combine(last_day, dt.time(), tzinfo=STATION_TZ) + dt.timedelta(days=2)
     exc = _exception_rows(provider_id, lo, hi)
-    booked: list[tuple[dt.datetime, dt.datetime]] = []
-    if count_bookings:
-        stmt = select(Booking.starts_at, Booking.ends_at).where(
-            Booking.provider_id == provider_id,
-            Booking.status.not_in(DEAD_STATUSES),
-            Booking.ends_at > lo,
-            Booking.starts_at < hi,
-        )
-        if exclude_booking_id is not None:
-            stmt = stmt.where(Booking.id != exclude_booking_id)
-        booked = [(as_utc(s), as_utc(e)) for s, e in db.session.execute(stmt).all()]
+    stmt = select(Booking.starts_at, Booking.ends_at).where(
+        Booking.provider_id == provider_id,
+        Booking.status.not_in(DEAD_STATUSES),
+        Booking.ends_at > lo,
+        Booking.starts_at < hi,
+    )
+    if exclude_booking_id is not None:
+        stmt = stmt.where(Booking.id != exclude_booking_id)
+    booked = [(as_utc(s), as_utc(e)) for s, e in db.session.execute(stmt).all()]
     working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
     return compute_free_slots(
         data,
@@ -269,11 +263,18 @@ def alternatives(
     around: dt.datetime,
     n: int = 5,
     now: dt.datetime | None = None,
+    known: list[dt.datetime] | None = None,
 ) -> list[dt.datetime]:
-    """The next few free slots from the day of ``around`` on."""
-    later: list[dt.datetime] = []
-    slots: list[dt.datetime] = []
-    for days in (2, 14):  # the next two days usually suffice; look further only if not
+    """The next few free slots from the day of ``around`` on. ``known``: free slots of the
+    next two days already computed (the booking check's), used when they suffice."""
+    spans: tuple[int, ...] = (2, 14)  # the next two days usually suffice; else look further
+    if known is not None:
+        later = [s for s in known if s >= around]
+        if len(later) >= n:
+            return later[:n]
+        spans = (14,)
+    later, slots = [], []
+    for days in spans:
         slots = free_slots(service, provider_id, first_day=local_day(around), days=days, now=now)
         later = [s for s in slots if s >= around]
         if len(later) >= n:
@@ -407,17 +408,11 @@ def book(
         )
     # Held here so free_slots finds it in the session's (weak) identity map: no 2nd query.
     plan = plan_of(provider.id)
-    # Is the time a slot of the plan at all? Other bookings are the claims' business.
-    slots = free_slots(
-        service,
-        provider.id,
-        first_day=local_day(starts_at),
-        days=1,
-        now=now,
-        count_bookings=False,
-    )
+    # Free now? Two days, so a refusal can offer alternatives without more queries. The
+    # check only turns away what is already taken; the claims decide a race.
+    slots = free_slots(service, provider.id, first_day=local_day(starts_at), days=2, now=now)
     if starts_at not in slots:
-        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now))
+        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now, known=slots))
     approval = no_shows >= _cfg("APPOINTMENT_NO_SHOW_LIMIT")
     pending = service.needs_confirmation or approval
     booking = Booking(
