@@ -592,7 +592,10 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
             db.session.remove()
         latencies.sort()
         cores = os.cpu_count() or 1
-        print(f"  -- {n_servers} server process(es), {client_procs} client processes --")
+        print(
+            f"  -- {n_servers} server process(es), {client_procs} client processes, "
+            f"load average {os.getloadavg()[0]:.1f} --"
+        )
         line(
             f"{CLIENTS} clients, {len(jobs)} attempts on {len(work)} slots",
             f"{totals['ok']} booked, {totals['taken']} slot taken, {totals['error']} errors",

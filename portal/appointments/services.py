@@ -265,16 +265,14 @@ def alternatives(
     now: dt.datetime | None = None,
     known: list[dt.datetime] | None = None,
 ) -> list[dt.datetime]:
-    """The next few free slots from the day of ``around`` on. ``known``: free slots of the
-    next two days already computed (the booking check's), used when they suffice."""
-    spans: tuple[int, ...] = (2, 14)  # the next two days usually suffice; else look further
+    """The next few free slots from the day of ``around`` on. ``known``: free slots from
+    that day on already computed (the booking check's day), used when they suffice."""
     if known is not None:
         later = [s for s in known if s >= around]
         if len(later) >= n:
             return later[:n]
-        spans = (14,)
     later, slots = [], []
-    for days in spans:
+    for days in (2, 14):  # the next two days usually suffice; look further only if not
         slots = free_slots(service, provider_id, first_day=local_day(around), days=days, now=now)
         later = [s for s in slots if s >= around]
         if len(later) >= n:
@@ -408,9 +406,9 @@ def book(
         )
     # Held here so free_slots finds it in the session's (weak) identity map: no 2nd query.
     plan = plan_of(provider.id)
-    # Free now? Two days, so a refusal can offer alternatives without more queries. The
-    # check only turns away what is already taken; the claims decide a race.
-    slots = free_slots(service, provider.id, first_day=local_day(starts_at), days=2, now=now)
+    # Free now? This check only turns away what is already taken; the claims decide a
+    # race. Its day's free slots are usually enough alternatives for a refusal.
+    slots = free_slots(service, provider.id, first_day=local_day(starts_at), days=1, now=now)
     if starts_at not in slots:
         raise SlotTaken(alternatives(service, provider.id, starts_at, now=now, known=slots))
     approval = no_shows >= _cfg("APPOINTMENT_NO_SHOW_LIMIT")

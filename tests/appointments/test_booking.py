@@ -281,3 +281,30 @@ def test_only_the_residents_own_officer_or_a_lawyer(setup, world):
         svc.book(resident, services["户籍业务咨询"], stranger, local(8, 9), now=NOW)
     with pytest.raises(DomainError):  # a lawyer service with an officer
         svc.book(resident, services["法律咨询"], officer, local(8, 9), now=NOW)
+
+
+def test_any_officer_serves_a_community_without_one(setup, make, world):
+    services, officer, resident = setup
+    db.session.commit()  # SQLite: let the factory's own session write
+    lonely = _u(make.user("resident", make.community("无警社区")))
+    assert [p.id for p in svc.providers_for(services["户籍业务咨询"], lonely)] == [
+        officer.id,
+        world["other_officer"],
+    ]
+    b = svc.book(lonely, services["户籍业务咨询"], officer, local(8, 9), now=NOW)
+    assert b.provider_id == officer.id
+    # The resident's own community's officer only, where there is one.
+    assert [p.id for p in svc.providers_for(services["户籍业务咨询"], resident)] == [officer.id]
+    assert svc.may_provide(services["户籍业务咨询"], officer, resident)
+    assert not svc.may_provide(services["户籍业务咨询"], _u(world["other_officer"]), resident)
+
+
+def test_slot_taken_late_in_the_day_offers_the_next_day(setup, make, world):
+    services, officer, resident = setup
+    other = _u(make.user("resident", world["community"]))
+    svc.book(resident, services["户籍业务咨询"], officer, local(7, 11, 30), now=NOW)
+    with pytest.raises(svc.SlotTaken) as err:
+        svc.book(other, services["户籍业务咨询"], officer, local(7, 11, 30), now=NOW)
+    alts = err.value.alternatives
+    assert alts[0] == local(8, 9) and len(alts) == 5
+    assert all(local(8, 0) <= a < local(9, 0) for a in alts)
