@@ -85,6 +85,13 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Employers' worker lists (registry): largest file and most rows per submission.
         "REGISTRY_IMPORT_MAX_BYTES": _env_int("PORTAL_REGISTRY_IMPORT_MAX_BYTES", 1024 * 1024),
         "REGISTRY_IMPORT_MAX_ROWS": _env_int("PORTAL_REGISTRY_IMPORT_MAX_ROWS", 500),
+        # Appointments: open bookings per resident, cancel/reschedule cutoff, no-shows
+        # (since the last approved booking) before the next booking needs an officer.
+        "APPOINTMENT_MAX_OPEN": _env_int("PORTAL_APPOINTMENT_MAX_OPEN", 2),
+        "APPOINTMENT_CANCEL_CUTOFF_MINUTES": _env_int(
+            "PORTAL_APPOINTMENT_CANCEL_CUTOFF_MINUTES", 120
+        ),
+        "APPOINTMENT_NO_SHOW_LIMIT": _env_int("PORTAL_APPOINTMENT_NO_SHOW_LIMIT", 2),
         # Number of reverse proxies in front (nginx = 1): trust their X-Forwarded-* headers so
         # the client's address reaches the limiter and the audit log, and https is known.
         "PROXY_COUNT": _env_int("PORTAL_PROXY_COUNT", 0),

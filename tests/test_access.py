@@ -117,6 +117,8 @@ ACCESS = {
     "appointments.handle": STAFF,
     "appointments.plan": OFFICER,
     "appointments.add_exception": OFFICER,
+    "appointments.edit_exception": OFFICER,
+    "appointments.delete_exception": OFFICER,
     "appointments.services": STAFF,
     "appointments.edit_service": STAFF,
     "api.appointment_services": PUBLIC,
@@ -127,6 +129,11 @@ ACCESS = {
     "api.appointment_reschedule": USER,
     "api.appointment_ics": USER,
     "api.appointment_check_in": STAFF,
+    "api.appointment_officer_bookings": STAFF,
+    "api.appointment_confirm": STAFF,
+    "api.appointment_decline": STAFF,
+    "api.appointment_done": STAFF,
+    "api.appointment_no_show": STAFF,
     "jobs_housing.index": PUBLIC,
     "jobs_housing.show": PUBLIC,
     "jobs_housing.photo": PUBLIC,
@@ -249,6 +256,7 @@ ARGS = {
     "house_id": 1,
     "permit_id": 1,
     "fmt": "csv",
+    "exception_id": 1,
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

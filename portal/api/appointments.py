@@ -1,5 +1,6 @@
 """Appointments over the API (tag ``appointments``): services, free slots, booking, my
-bookings, cancel, reschedule, the calendar file, and the officer's check-in by code."""
+bookings, cancel, reschedule, the calendar file; for officers (and lawyers) their bookings
+of a day or week, check-in by code, confirm or decline a home visit, done and no-show."""
 
 from __future__ import annotations
 
@@ -15,9 +16,16 @@ from portal.api import bp
 from portal.api.common import error, validated
 from portal.api.spec import operation
 from portal.appointments import services as svc
-from portal.appointments.forms import ApiBookForm, CheckInForm, ReasonForm, RescheduleForm
+from portal.appointments.forms import (
+    ApiBookForm,
+    CheckInForm,
+    FinishForm,
+    ReasonForm,
+    RescheduleForm,
+)
 from portal.appointments.models import Booking, Service
-from portal.db import as_utc, db
+from portal.appointments.slots import local_day
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.security.access import login_required, roles_required
 from portal.security.pii import mask_name
@@ -50,9 +58,12 @@ BOOKING = {
         "materials": {"type": "array", "items": {"type": "string"}},
         "ics": {"type": "string"},
         "qr": {"type": "string"},
+        "address": {"type": "string", "description": "home visits; officers only"},
+        "officer_note": {"type": "string", "description": "officers only"},
     },
     "required": ["code", "service", "starts_at", "ends_at", "status"],
 }
+BOOKING_LIST = {"type": "object", "properties": {"items": {"type": "array", "items": BOOKING}}}
 SLOTS = {
     "type": "object",
     "properties": {
@@ -91,6 +102,11 @@ def booking_json(b: Booking) -> dict[str, Any]:
         "ics": f"/api/v1/appointments/bookings/{b.code}/ics",
         "qr": f"/appointments/b/{b.code}/qr.svg",
     }
+
+
+def officer_booking_json(b: Booking) -> dict[str, Any]:
+    """What the officer handling a booking sees besides the resident's view."""
+    return {**booking_json(b), "address": b.address, "officer_note": b.officer_note}
 
 
 def _taken(exc: svc.SlotTaken) -> Any:
@@ -262,7 +278,7 @@ def appointment_ics(code: str) -> Any:
 
 
 @bp.route("/appointments/checkin", methods=["POST"])
-@roles_required("officer", "admin", "lawyer")
+@roles_required("officer", "admin", "lawyer")  # the same rule as the officer endpoints below
 @operation(
     "appointments",
     "Check a resident in by booking code",
@@ -282,3 +298,119 @@ def appointment_check_in() -> Any:
     except DomainError as exc:
         return error(409, exc.code, exc.message)
     return jsonify(booking_json(b))
+
+
+# -- officers (and lawyers) ---------------------------------------------------------------
+
+provider_required = roles_required("officer", "admin", "lawyer")
+
+
+def _handled(code: str) -> Booking | None:
+    """A booking the current officer may handle; None (a 404) for any other."""
+    b = svc.by_code(code)
+    return b if b is not None and b.can_be_handled_by(current_user) else None
+
+
+@bp.route("/appointments/officer/bookings")
+@provider_required
+@operation(
+    "appointments",
+    "Officer: my bookings of a day or week (?day=YYYY-MM-DD&days=1..7) and pending requests",
+    response={
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": BOOKING},
+            "pending": {"type": "array", "items": BOOKING},
+        },
+    },
+    auth="officer",
+)
+def appointment_officer_bookings() -> Any:
+    try:
+        day = (
+            dt.date.fromisoformat(request.args["day"][:10])
+            if request.args.get("day")
+            else local_day(utcnow())
+        )
+        days = max(1, min(int(request.args.get("days", 1)), 7))
+    except ValueError:
+        return error(400, "bad_request", _("参数不正确。"))
+    return jsonify(
+        items=[officer_booking_json(b) for b in svc.provider_bookings(current_user, day, days)],
+        pending=[officer_booking_json(b) for b in svc.pending_requests(current_user)],
+    )
+
+
+def _act(code: str, action: Any) -> Any:
+    b = _handled(code)
+    if b is None:
+        return error(404, "not_found", _("没有找到该预约号。"))
+    try:
+        result = action(b)
+    except DomainError as exc:
+        return error(409, exc.code, exc.message)
+    return result if result is not None else jsonify(officer_booking_json(b))
+
+
+@bp.route("/appointments/bookings/<code>/confirm", methods=["POST"])
+@provider_required
+@operation(
+    "appointments",
+    "Officer: confirm a pending request (a home visit, or after repeated no-shows)",
+    response=BOOKING,
+    auth="officer",
+)
+def appointment_confirm(code: str) -> Any:
+    return _act(code, lambda b: svc.decide(b, current_user, True))
+
+
+@bp.route("/appointments/bookings/<code>/decline", methods=["POST"])
+@provider_required
+@operation(
+    "appointments",
+    "Officer: decline a pending request, with a reason the resident is told",
+    form=ReasonForm,
+    response=BOOKING,
+    auth="officer",
+)
+def appointment_decline(code: str) -> Any:
+    def decline(b: Booking) -> Any:
+        form, err = validated(ReasonForm)
+        if err:
+            return err
+        svc.decide(b, current_user, False, form.reason.data)
+        return None
+
+    return _act(code, decline)
+
+
+@bp.route("/appointments/bookings/<code>/done", methods=["POST"])
+@provider_required
+@operation(
+    "appointments",
+    "Officer: mark a booking done, with a note of what was handled",
+    form=FinishForm,
+    response=BOOKING,
+    auth="officer",
+)
+def appointment_done(code: str) -> Any:
+    def done(b: Booking) -> Any:
+        form, err = validated(FinishForm)
+        if err:
+            return err
+        svc.finish(b, current_user, "done", form.note.data or "")
+        return None
+
+    return _act(code, done)
+
+
+@bp.route("/appointments/bookings/<code>/no-show", methods=["POST"])
+@provider_required
+@operation(
+    "appointments",
+    "Officer: mark a booking as a no-show (after its start)",
+    response=BOOKING,
+    auth="officer",
+)
+def appointment_no_show(code: str) -> Any:
+    return _act(code, lambda b: svc.finish(b, current_user, "no_show"))

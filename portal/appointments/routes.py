@@ -26,9 +26,9 @@ from portal.appointments.forms import (
     ServiceForm,
     parse_periods,
 )
-from portal.appointments.models import Booking, ExceptionKind, Location, Service
+from portal.appointments.models import Booking, ExceptionKind, Location, PlanException, Service
 from portal.appointments.slots import local_day
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.security.access import login_required, require, roles_required, staff_required
 from portal.station.calendar import STATION_TZ
@@ -305,94 +305,169 @@ def _fmt(rows: list[tuple[int, dt.time, dt.time]]) -> str:
     return "\n".join(f"{wd + 1} {a:%H:%M}-{b:%H:%M}" for wd, a, b in rows)
 
 
+def _fill_plan_form(form: PlanForm) -> None:
+    current = svc.plan_of(current_user.id)
+    if current is None:
+        return
+    data = svc.plan_data(current_user.id)
+    form.periods.data = _fmt(sorted((wd, a, b) for wd, ps in data.periods.items() for a, b in ps))
+    form.breaks.data = _fmt(sorted((wd, a, b) for wd, ps in data.breaks.items() for a, b in ps))
+    form.slot_minutes.data = current.slot_minutes
+    form.buffer_minutes.data = current.buffer_minutes
+    form.min_notice_minutes.data = current.min_notice_minutes
+    form.horizon_days.data = current.horizon_days
+    form.follow_holidays.data = current.follow_holidays
+
+
+def _render_plan(
+    form: PlanForm | None = None,
+    exc_form: ExceptionForm | None = None,
+    status: int = 200,
+    preview: list[Booking] | None = None,
+) -> Any:
+    """The plan page; either form may come back from a failed save or a preview."""
+    if form is None:
+        form = PlanForm(formdata=None)
+        _fill_plan_form(form)
+    return render_template(
+        "appointments/plan.html",
+        form=form,
+        exc_form=exc_form or ExceptionForm(formdata=None),
+        exceptions=svc.provider_exceptions(current_user),
+        warnings=svc.plan_warnings(current_user.id),
+        preview=preview,
+    ), status
+
+
 @bp.route("/backoffice/appointments/plan", methods=["GET", "POST"])
 @plan_owner_required
 def plan() -> Any:
     """The provider's weekly plan, rules and exceptions."""
+    if request.method == "GET":
+        return _render_plan()
     form = PlanForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            warnings = svc.save_plan(
-                current_user,
-                current_user,
-                periods=parse_periods(form.periods.data) or [],
-                breaks=parse_periods(form.breaks.data) or [],
-                slot_minutes=form.slot_minutes.data,
-                buffer_minutes=form.buffer_minutes.data,
-                min_notice_minutes=form.min_notice_minutes.data,
-                horizon_days=form.horizon_days.data,
-                follow_holidays=bool(form.follow_holidays.data),
-            )
-            flash(_("接待计划已保存。"), "success")
-            for w in warnings:
-                flash(w, "warning")
-            return redirect(url_for("appointments.plan"), 303)
-        except DomainError as exc:
-            flash(exc.message, "error")
-            status = 409
-    elif request.method == "POST":
-        status = 422
-    else:
-        current = svc.plan_of(current_user.id)
-        if current is not None:
-            data = svc.plan_data(current_user.id)
-            form.periods.data = _fmt(
-                sorted((wd, a, b) for wd, ps in data.periods.items() for a, b in ps)
-            )
-            form.breaks.data = _fmt(
-                sorted((wd, a, b) for wd, ps in data.breaks.items() for a, b in ps)
-            )
-            form.slot_minutes.data = current.slot_minutes
-            form.buffer_minutes.data = current.buffer_minutes
-            form.min_notice_minutes.data = current.min_notice_minutes
-            form.horizon_days.data = current.horizon_days
-            form.follow_holidays.data = current.follow_holidays
-    from sqlalchemy import select
-
-    from portal.appointments.models import PlanException
-
-    exceptions = db.session.scalars(
-        select(PlanException)
-        .where(PlanException.provider_id == current_user.id, PlanException.ends_at > utcnow())
-        .order_by(PlanException.starts_at)
-    ).all()
-    return render_template(
-        "appointments/plan.html",
-        form=form,
-        exc_form=ExceptionForm(),
-        exceptions=exceptions,
-        warnings=svc.plan_warnings(current_user.id),
-    ), status
-
-
-@bp.route("/backoffice/appointments/exceptions", methods=["POST"])
-@plan_owner_required
-def add_exception() -> Any:
-    form = ExceptionForm()
     if not form.validate_on_submit():
-        flash(_("请填写完整的起止时间。"), "error")
-        return redirect(url_for("appointments.plan"), 303)
-    start = form.starts_at.data.replace(tzinfo=STATION_TZ)
-    end = form.ends_at.data.replace(tzinfo=STATION_TZ)
+        return _render_plan(form, status=422)
     try:
-        affected = svc.add_exception(
+        warnings = svc.save_plan(
             current_user,
             current_user,
-            ExceptionKind(form.kind.data),
-            start,
-            end,
-            form.reason.data or "",
+            periods=parse_periods(form.periods.data) or [],
+            breaks=parse_periods(form.breaks.data) or [],
+            slot_minutes=form.slot_minutes.data,
+            buffer_minutes=form.buffer_minutes.data,
+            min_notice_minutes=form.min_notice_minutes.data,
+            horizon_days=form.horizon_days.data,
+            follow_holidays=bool(form.follow_holidays.data),
         )
     except DomainError as exc:
         flash(exc.message, "error")
-        return redirect(url_for("appointments.plan"), 303)
+        return _render_plan(form, status=409)
+    flash(_("接待计划已保存。"), "success")
+    for w in warnings:
+        flash(w, "warning")
+    return redirect(url_for("appointments.plan"), 303)
+
+
+def _exception_change(form: ExceptionForm) -> svc.ExceptionChange:
+    """The form's exception: kind and a UTC interval (the inputs are Shanghai wall-clock)."""
+    return (
+        ExceptionKind(form.kind.data),
+        form.starts_at.data.replace(tzinfo=STATION_TZ),
+        form.ends_at.data.replace(tzinfo=STATION_TZ),
+    )
+
+
+def _own_exception_or_404(exception_id: int) -> PlanException:
+    exc = svc.get_by_id(PlanException, exception_id)
+    if exc is None or exc.provider_id != current_user.id:
+        abort(404)
+    return exc
+
+
+def _saved_flash(affected: list[Booking]) -> None:
     flash(
         _("已保存。受影响的预约 %(n)s 个，已通知居民。", n=len(affected))
         + "".join(f" {b.code} {svc._when(b)}" for b in affected),
         "success",
     )
-    return redirect(url_for("appointments.plan"))
+
+
+@bp.route("/backoffice/appointments/exceptions", methods=["POST"])
+@plan_owner_required
+def add_exception() -> Any:
+    """Add leave, an extra period or an ad-hoc block. The "preview" button shows the
+    bookings it would cancel without saving; "save" cancels them and tells the residents."""
+    form = ExceptionForm()
+    if not form.validate_on_submit():
+        return _render_plan(exc_form=form, status=422)
+    kind, start, end = _exception_change(form)
+    try:
+        if request.form.get("preview"):
+            affected = svc.exception_impact(current_user.id, new=(kind, start, end))
+            return _render_plan(exc_form=form, preview=affected)
+        affected = svc.add_exception(
+            current_user, current_user, kind, start, end, form.reason.data or ""
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _render_plan(exc_form=form, status=409)
+    _saved_flash(affected)
+    return redirect(url_for("appointments.plan"), 303)
+
+
+@bp.route("/backoffice/appointments/exceptions/<int:exception_id>", methods=["GET", "POST"])
+@plan_owner_required
+def edit_exception(exception_id: int) -> Any:
+    """Change an exception; preview first which bookings the change would cancel."""
+    exc = _own_exception_or_404(exception_id)
+    form = ExceptionForm()
+    status, preview = 200, None
+    if request.method == "GET":
+        form.kind.data = exc.kind.value
+        form.starts_at.data = as_utc(exc.starts_at).astimezone(STATION_TZ).replace(tzinfo=None)
+        form.ends_at.data = as_utc(exc.ends_at).astimezone(STATION_TZ).replace(tzinfo=None)
+        form.reason.data = exc.reason
+    elif not form.validate_on_submit():
+        status = 422
+    else:
+        kind, start, end = _exception_change(form)
+        try:
+            if request.form.get("preview"):
+                preview = svc.exception_impact(current_user.id, old=exc, new=(kind, start, end))
+            else:
+                affected = svc.update_exception(
+                    exc, current_user, kind, start, end, form.reason.data or ""
+                )
+                _saved_flash(affected)
+                return redirect(url_for("appointments.plan"), 303)
+        except DomainError as err:
+            flash(err.message, "error")
+            status = 409
+    return render_template(
+        "appointments/exception_edit.html", exc=exc, form=form, preview=preview
+    ), status
+
+
+@bp.route("/backoffice/appointments/exceptions/<int:exception_id>/delete", methods=["GET", "POST"])
+@plan_owner_required
+def delete_exception(exception_id: int) -> Any:
+    """Ask first, listing the bookings the deletion would cancel; then delete."""
+    exc = _own_exception_or_404(exception_id)
+    if request.method == "POST":  # CSRFProtect has checked the token
+        affected = svc.delete_exception(exc, current_user)
+        flash(
+            _("已删除。受影响的预约 %(n)s 个，已通知居民。", n=len(affected))
+            + "".join(f" {b.code} {svc._when(b)}" for b in affected),
+            "success",
+        )
+        return redirect(url_for("appointments.plan"), 303)
+    return render_template(
+        "appointments/exception_delete.html",
+        exc=exc,
+        preview=svc.exception_impact(current_user.id, old=exc),
+        deleting=True,
+    )
 
 
 def _service_fields(form: ServiceForm) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -31,7 +30,14 @@ from portal.appointments.models import (
     SlotClaim,
     WorkingPlan,
 )
-from portal.appointments.slots import PlanData, compute_free_slots, half_days, local_day
+from portal.appointments.slots import (
+    PlanData,
+    compute_free_slots,
+    fits,
+    half_days,
+    local_day,
+)
+from portal.communities.models import Community
 from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
@@ -57,14 +63,9 @@ def get_by_id(model: Any, ident: int) -> Any:
     return db.session.get(model, ident) if 0 < ident < 2**31 else None
 
 
-def _cfg(key: str, default: int) -> int:
-    """A setting: the app config (tests), else ``PORTAL_<KEY>`` in the environment."""
-    if key in current_app.config:
-        return int(current_app.config[key])
-    try:
-        return int(os.environ.get(f"PORTAL_{key}", default))
-    except ValueError:
-        return default
+def _cfg(key: str) -> int:
+    """An appointment setting (``portal/config.py`` holds the defaults)."""
+    return int(current_app.config[key])
 
 
 # -- services and providers ---------------------------------------------------------------
@@ -75,13 +76,44 @@ def active_services() -> list[Service]:
 
 
 def providers_for(service: Service, resident: User | None) -> list[User]:
-    """Who serves a service for this resident: their community's officers, or any lawyer."""
-    stmt = select(User).where(User.role == service.provider_role, User.is_active_account)
-    users = list(db.session.scalars(stmt.order_by(User.id)))
-    if service.provider_role == Role.OFFICER and resident and resident.community_id:
-        own = [u for u in users if u.serves(resident.community_id)]
-        return own or users
-    return users
+    """Who serves a service for this resident: their community's officers, or any lawyer
+    (and any officer when no officer serves the resident's community)."""
+    stmt = (
+        select(User)
+        .where(User.role == service.provider_role, User.is_active_account)
+        .order_by(User.id)
+    )
+    cid = _officer_community(service, resident)
+    if cid is not None:
+        own = list(db.session.scalars(stmt.where(User.served_communities.any(Community.id == cid))))
+        if own:
+            return own
+    return list(db.session.scalars(stmt))
+
+
+def _officer_community(service: Service, resident: User | None) -> int | None:
+    """The community whose officers serve this resident for an officer's service, if any."""
+    if service.provider_role != Role.OFFICER or resident is None:
+        return None
+    return getattr(resident, "community_id", None)
+
+
+def may_provide(service: Service, provider: User, resident: User) -> bool:
+    """Whether ``provider`` is one of ``providers_for(service, resident)``, in at most one
+    small query (the booking path runs it on every attempt)."""
+    if provider.role != service.provider_role or not provider.is_active_account:
+        return False
+    cid = _officer_community(service, resident)
+    if cid is None:
+        return True
+    own = db.session.scalars(
+        select(User.id).where(
+            User.role == Role.OFFICER,
+            User.is_active_account,
+            User.served_communities.any(Community.id == cid),
+        )
+    ).all()
+    return not own or provider.id in own
 
 
 def save_service(service: Service | None, actor: User, **fields: Any) -> Service:
@@ -197,13 +229,7 @@ def free_slots(
     last_day = first_day + dt.timedelta(days=max(0, days - 1))
     lo = dt.datetime.combine(first_day, dt.time(), tzinfo=STATION_TZ) - dt.timedelta(days=1)
     hi = dt.datetime.combine(last_day, dt.time(), tzinfo=STATION_TZ) + dt.timedelta(days=2)
-    exc = db.session.execute(
-        select(PlanException.kind, PlanException.starts_at, PlanException.ends_at).where(
-            PlanException.provider_id == provider_id,
-            PlanException.ends_at > lo,
-            PlanException.starts_at < hi,
-        )
-    ).all()
+    exc = _exception_rows(provider_id, lo, hi)
     stmt = select(Booking.starts_at, Booking.ends_at).where(
         Booking.provider_id == provider_id,
         Booking.status.not_in(DEAD_STATUSES),
@@ -221,8 +247,8 @@ def free_slots(
         last_day=last_day,
         now=as_utc(now),
         is_working_day=working_day,
-        unavailable=[(as_utc(s), as_utc(e)) for k, s, e in exc if k != ExceptionKind.EXTRA],
-        extras=[(as_utc(s), as_utc(e)) for k, s, e in exc if k == ExceptionKind.EXTRA],
+        unavailable=[(s, e) for _id, k, s, e in exc if k != ExceptionKind.EXTRA],
+        extras=[(s, e) for _id, k, s, e in exc if k == ExceptionKind.EXTRA],
         booked=booked,
     )
 
@@ -237,10 +263,15 @@ def alternatives(
     around: dt.datetime,
     n: int = 5,
     now: dt.datetime | None = None,
+    known: list[dt.datetime] | None = None,
 ) -> list[dt.datetime]:
-    """The next few free slots from the day of ``around`` on."""
-    later: list[dt.datetime] = []
-    slots: list[dt.datetime] = []
+    """The next few free slots from the day of ``around`` on. ``known``: free slots from
+    that day on already computed (the booking check's day), used when they suffice."""
+    if known is not None:
+        later = [s for s in known if s >= around]
+        if len(later) >= n:
+            return later[:n]
+    later, slots = [], []
     for days in (2, 14):  # the next two days usually suffice; look further only if not
         slots = free_slots(service, provider_id, first_day=local_day(around), days=days, now=now)
         later = [s for s in slots if s >= around]
@@ -262,52 +293,86 @@ def _units(start: dt.datetime, end: dt.datetime, buffer_minutes: int) -> list[dt
     return units
 
 
-def _claim(booking: Booking, buffer_minutes: int) -> None:
-    """Insert the claimed units; the unique constraint refuses an overlap (IntegrityError)."""
-    db.session.execute(
-        insert(SlotClaim),
-        [
-            {"booking_id": booking.id, "provider_id": booking.provider_id, "unit_start": u}
-            for u in _units(booking.starts_at, booking.ends_at, buffer_minutes)
-        ],
+def _claim(booking: Booking, buffer_minutes: int) -> bool:
+    """Claim the booking's grid units; False, claiming none, when any unit is taken.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` on the unique key: a unit another open
+    booking holds (committed, or inserted by a transaction running at the same moment,
+    which this one then waits for) is skipped, so fewer rows than units means taken. No
+    savepoint is needed, and nothing is left half-claimed.
+    """
+    rows = [
+        {"booking_id": booking.id, "provider_id": booking.provider_id, "unit_start": u}
+        for u in _units(as_utc(booking.starts_at), as_utc(booking.ends_at), buffer_minutes)
+    ]
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = (
+        dialect_insert(SlotClaim)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["provider_id", "unit_start"])
+        .returning(SlotClaim.id)  # the drivers' rowcount is not reliable here
     )
+    if len(db.session.execute(stmt).all()) == len(rows):
+        return True
+    db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == booking.id))
+    return False
+
+
+class _Conflict(Exception):
+    """A claim failed inside a savepoint (rescheduling), so the savepoint rolls back."""
 
 
 def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
+def _open_bookings(resident_id: int, now: dt.datetime) -> Any:
     return (
-        db.session.scalar(
-            select(func.count()).where(
-                Booking.resident_id == resident_id,
-                Booking.status.in_(OPEN_STATUSES),
-                Booking.ends_at > now,
-            )
+        select(func.count())
+        .where(
+            Booking.resident_id == resident_id,
+            Booking.status.in_(OPEN_STATUSES),
+            Booking.ends_at > now,
         )
-        or 0
+        .scalar_subquery()
     )
 
 
-def needs_approval(resident_id: int) -> bool:
-    """Repeated no-shows since the last approved booking: the next one needs an officer."""
-    limit = _cfg("APPOINTMENT_NO_SHOW_LIMIT", 2)
-    last_approved = db.session.scalar(
-        select(func.max(Booking.starts_at)).where(
+def _no_shows_since_approval(resident_id: int) -> Any:
+    last_approved = (
+        select(func.max(Booking.starts_at))
+        .where(
             Booking.resident_id == resident_id,
             Booking.needs_approval,
             Booking.status.in_(
                 (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.DONE)
             ),
         )
+        .scalar_subquery()
     )
-    stmt = select(func.count()).where(
-        Booking.resident_id == resident_id, Booking.status == BookingStatus.NO_SHOW
+    return (
+        select(func.count())
+        .where(
+            Booking.resident_id == resident_id,
+            Booking.status == BookingStatus.NO_SHOW,
+            or_(last_approved.is_(None), Booking.starts_at > last_approved),
+        )
+        .scalar_subquery()
     )
-    if last_approved is not None:
-        stmt = stmt.where(Booking.starts_at > last_approved)
-    return (db.session.scalar(stmt) or 0) >= limit
+
+
+def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
+    return db.session.scalar(select(_open_bookings(resident_id, now))) or 0
+
+
+def needs_approval(resident_id: int) -> bool:
+    """Repeated no-shows since the last approved booking: the next one needs an officer."""
+    no_shows = db.session.scalar(select(_no_shows_since_approval(resident_id))) or 0
+    return no_shows >= _cfg("APPOINTMENT_NO_SHOW_LIMIT")
 
 
 def book(
@@ -323,24 +388,30 @@ def book(
     """Book a slot. The claim rows make a concurrent double booking impossible."""
     now = now or utcnow()
     starts_at = as_utc(starts_at)
-    if not service.is_active or provider.role != service.provider_role:
-        raise DomainError(_("该服务不可预约。"), field="provider_id")
-    if provider.id not in {p.id for p in providers_for(service, resident)}:
+    if not service.is_active or not may_provide(service, provider, resident):
         raise DomainError(_("该服务不可预约。"), field="provider_id")
     if service.location == Location.HOME and not address.strip():
         raise DomainError(_("上门服务请填写地址。"), field="address")
     # Serialise one resident's bookings (a row lock on PostgreSQL; SQLite transactions
     # already run one at a time), so the open-booking limit holds under concurrency.
     db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
-    limit = _cfg("APPOINTMENT_MAX_OPEN", 2)
-    if open_bookings_count(resident.id, now) >= limit:
+    # After the lock: the open bookings and the no-show rule, in one statement.
+    open_count, no_shows = db.session.execute(
+        select(_open_bookings(resident.id, now), _no_shows_since_approval(resident.id))
+    ).one()
+    limit = _cfg("APPOINTMENT_MAX_OPEN")
+    if open_count >= limit:
         raise DomainError(
             _("您已有 %(n)s 个未完成的预约，请先办理或取消后再预约。", n=limit), code="limit"
         )
+    # Held here so free_slots finds it in the session's (weak) identity map: no 2nd query.
+    plan = plan_of(provider.id)
+    # Free now? This check only turns away what is already taken; the claims decide a
+    # race. Its day's free slots are usually enough alternatives for a refusal.
     slots = free_slots(service, provider.id, first_day=local_day(starts_at), days=1, now=now)
     if starts_at not in slots:
-        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now))
-    approval = needs_approval(resident.id)
+        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now, known=slots))
+    approval = no_shows >= _cfg("APPOINTMENT_NO_SHOW_LIMIT")
     pending = service.needs_confirmation or approval
     booking = Booking(
         code=_new_code(),
@@ -354,14 +425,12 @@ def book(
         address=address.strip()[:200],
         resident_note=note.strip()[:500],
     )
-    plan = plan_of(provider.id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(booking)
-            db.session.flush()
-            _claim(booking, plan.buffer_minutes if plan else 0)
-    except IntegrityError:
-        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now)) from None
+    db.session.add(booking)
+    db.session.flush()
+    if not _claim(booking, plan.buffer_minutes if plan else 0):
+        db.session.delete(booking)
+        db.session.flush()
+        raise SlotTaken(alternatives(service, provider.id, starts_at, now=now))
     booking.service, booking.provider, booking.resident = service, provider, resident
     audit.record(resident, "appointments.book", obj=booking)
     link = url_for("appointments.show", code=booking.code)
@@ -420,7 +489,7 @@ def my_bookings(resident: User) -> list[Booking]:
 def _check_cutoff(booking: Booking, actor: User, now: dt.datetime) -> None:
     if not booking.is_open:
         raise DomainError(_("该预约已不能更改。"), code="closed")
-    cutoff = dt.timedelta(minutes=_cfg("APPOINTMENT_CANCEL_CUTOFF_MINUTES", 120))
+    cutoff = dt.timedelta(minutes=_cfg("APPOINTMENT_CANCEL_CUTOFF_MINUTES"))
     if actor.id == booking.resident_id and now > as_utc(booking.starts_at) - cutoff:
         raise DomainError(
             _(
@@ -498,8 +567,9 @@ def reschedule(
             booking.ends_at = new_start + dt.timedelta(minutes=service.duration_minutes)
             booking.reminder_sent_at = None
             db.session.flush()
-            _claim(booking, plan.buffer_minutes if plan else 0)
-    except IntegrityError:
+            if not _claim(booking, plan.buffer_minutes if plan else 0):
+                raise _Conflict
+    except _Conflict:
         booking.starts_at, booking.ends_at = old
         raise SlotTaken(alternatives(service, booking.provider_id, new_start, now=now)) from None
     booking.cancel_reason = reason.strip()[:200]
@@ -608,6 +678,103 @@ def decide(booking: Booking, actor: User, approve: bool, reason: str = "") -> No
         )
 
 
+ExceptionChange = tuple[ExceptionKind, dt.datetime, dt.datetime]
+
+
+def _exception_rows(
+    provider_id: int, lo: dt.datetime, hi: dt.datetime
+) -> list[tuple[int, ExceptionKind, dt.datetime, dt.datetime]]:
+    """(id, kind, start, end) of a provider's exceptions that touch ``[lo, hi)``, in UTC."""
+    rows = db.session.execute(
+        select(
+            PlanException.id, PlanException.kind, PlanException.starts_at, PlanException.ends_at
+        ).where(
+            PlanException.provider_id == provider_id,
+            PlanException.ends_at > lo,
+            PlanException.starts_at < hi,
+        )
+    ).all()
+    return [(i, k, as_utc(a), as_utc(b)) for i, k, a, b in rows]
+
+
+def exception_impact(
+    provider_id: int, *, old: PlanException | None = None, new: ExceptionChange | None = None
+) -> list[Booking]:
+    """The open bookings a change of exceptions would leave outside the provider's reception
+    time: adding ``new``, replacing ``old`` by ``new``, or removing ``old``.
+
+    A booking counts when it no longer fits its day's windows after the change and either
+    fitted before (e.g. it lies in an extra period being removed or shortened) or lies in
+    the new leave or block. Changing the weekly plan is not this function's business, so a
+    booking that was already outside the plan is not blamed on an extra period.
+    """
+    spans = [(as_utc(old.starts_at), as_utc(old.ends_at))] if old is not None else []
+    if new is not None:
+        _check_span(as_utc(new[1]), as_utc(new[2]))
+        spans.append((as_utc(new[1]), as_utc(new[2])))
+    if not spans:
+        return []
+    candidates = list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.provider_id == provider_id,
+                Booking.status.in_(OPEN_STATUSES),
+                or_(*(and_(Booking.starts_at < b, Booking.ends_at > a) for a, b in spans)),
+            )
+            .order_by(Booking.starts_at)
+            .options(selectinload(Booking.service), selectinload(Booking.resident))
+        )
+    )
+    if not candidates:
+        return []
+    margin = dt.timedelta(days=1)
+    lo = min(as_utc(b.starts_at) for b in candidates) - margin
+    hi = max(as_utc(b.ends_at) for b in candidates) + margin
+    before = _exception_rows(provider_id, lo, hi)
+    after = [r for r in before if old is None or r[0] != old.id]
+    if new is not None:
+        after.append((0, *new))
+    data = plan_data(provider_id) or PlanData(periods={})
+    working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
+
+    def fits_under(
+        rows: list[tuple[int, ExceptionKind, dt.datetime, dt.datetime]], b: Booking
+    ) -> bool:
+        return fits(
+            data,
+            as_utc(b.starts_at),
+            as_utc(b.ends_at),
+            is_working_day=working_day,
+            unavailable=[(a, e) for _id, k, a, e in rows if k != ExceptionKind.EXTRA],
+            extras=[(a, e) for _id, k, a, e in rows if k == ExceptionKind.EXTRA],
+        )
+
+    blocked = (
+        (as_utc(new[1]), as_utc(new[2]))
+        if new is not None and new[0] != ExceptionKind.EXTRA
+        else None
+    )
+    return [
+        b
+        for b in candidates
+        if not fits_under(after, b)
+        and (
+            fits_under(before, b)
+            or (
+                blocked is not None
+                and as_utc(b.starts_at) < blocked[1]
+                and blocked[0] < as_utc(b.ends_at)
+            )
+        )
+    ]
+
+
+def _check_span(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    if ends_at <= starts_at:
+        raise DomainError(_("结束时间须晚于开始时间。"), field="ends_at")
+
+
 def add_exception(
     provider: User,
     actor: User,
@@ -619,8 +786,7 @@ def add_exception(
     """Leave, extra period or ad-hoc block. Leave and blocks cancel the open bookings they
     cover; those residents are told and offered the next free slots. Returns them."""
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
-    if ends_at <= starts_at:
-        raise DomainError(_("结束时间须晚于开始时间。"), field="ends_at")
+    affected = exception_impact(provider.id, new=(kind, starts_at, ends_at))
     db.session.add(
         PlanException(
             provider_id=provider.id,
@@ -632,38 +798,82 @@ def add_exception(
     )
     db.session.flush()
     audit.record(actor, f"appointments.exception.{kind.value}", subject=provider)
-    if kind == ExceptionKind.EXTRA:
-        return []
-    affected = list(
-        db.session.scalars(
-            select(Booking)
-            .where(
-                Booking.provider_id == provider.id,
-                Booking.status.in_(OPEN_STATUSES),
-                Booking.starts_at < ends_at,
-                Booking.ends_at > starts_at,
-            )
-            .options(selectinload(Booking.service), selectinload(Booking.resident))
-        )
-    )
+    _release(affected, provider, reason.strip() or kind.label, called_away=True)
+    return affected
+
+
+def update_exception(
+    exc: PlanException,
+    actor: User,
+    kind: ExceptionKind,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str = "",
+) -> list[Booking]:
+    """Change an exception. Bookings the change leaves outside reception time (a longer
+    leave, a shorter extra period) are cancelled, told and offered other slots."""
+    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
+    affected = exception_impact(exc.provider_id, old=exc, new=(kind, starts_at, ends_at))
+    exc.kind, exc.starts_at, exc.ends_at = kind, starts_at, ends_at
+    exc.reason = reason.strip()[:200]
+    db.session.flush()
+    provider = db.session.get(User, exc.provider_id)
+    audit.record(actor, "appointments.exception.update", subject=provider, exception=exc.id)
+    _release(affected, provider, exc.reason or kind.label, called_away=kind != ExceptionKind.EXTRA)
+    return affected
+
+
+def delete_exception(exc: PlanException, actor: User) -> list[Booking]:
+    """Remove an exception. Removing an extra period cancels the bookings made in it (they
+    would lie outside reception time); removing leave or a block only frees time."""
+    affected = exception_impact(exc.provider_id, old=exc)
+    provider = db.session.get(User, exc.provider_id)
+    why = _("临时加开的接待时段已取消") if exc.kind == ExceptionKind.EXTRA else exc.kind.label
+    db.session.delete(exc)
+    db.session.flush()
+    audit.record(actor, "appointments.exception.delete", subject=provider, exception=exc.id)
+    _release(affected, provider, why, called_away=False)
+    return affected
+
+
+def _release(affected: list[Booking], provider: User, why: str, *, called_away: bool) -> None:
+    """Cancel bookings the provider can no longer keep; tell each resident, with the next
+    free slots (computed after the change, so they are real)."""
     from portal.notifications.services import notify
 
-    why = reason.strip() or kind.label
     for b in affected:
         b.status = BookingStatus.CANCELLED
         b.cancel_reason = why[:200]
         db.session.execute(delete(SlotClaim).where(SlotClaim.booking_id == b.id))
-        db.session.flush()
+    db.session.flush()
+    for b in affected:
         others = alternatives(b.service, provider.id, as_utc(b.starts_at))
         offer = "、".join(s.astimezone(STATION_TZ).strftime("%m-%d %H:%M") for s in others[:3])
+        title = (
+            _l("民警临时有事，预约已取消：%(code)s", code=b.code)
+            if called_away
+            else _l("接待时间调整，预约已取消：%(code)s", code=b.code)
+        )
         notify(
             b.resident,
-            _l("民警临时有事，预约已取消：%(code)s", code=b.code),
+            title,
             _l("原因：%(r)s。可改约的时段：%(o)s", r=why, o=offer or "-"),
             link=url_for("appointments.service", service_id=b.service_id),
             kind="appointment",
         )
-    return affected
+
+
+def provider_exceptions(provider: User, now: dt.datetime | None = None) -> list[PlanException]:
+    """The provider's exceptions that have not ended yet."""
+    return list(
+        db.session.scalars(
+            select(PlanException)
+            .where(
+                PlanException.provider_id == provider.id, PlanException.ends_at > (now or utcnow())
+            )
+            .order_by(PlanException.starts_at)
+        )
+    )
 
 
 def rate(booking: Booking, resident: User, stars: int, comment: str = "") -> None:

@@ -73,29 +73,11 @@ def compute_free_slots(
 
     claims = sorted((s, e + buffer) for s, e in booked)
     claim_ends = [e for _, e in claims]
-    # The station's first weekday with hours stands in for a 调休 weekend working day.
-    makeup = next((plan.periods.get(wd) for wd in range(5) if plan.periods.get(wd)), ())
-    makeup_wd = next((wd for wd in range(5) if plan.periods.get(wd)), 0)
 
     slots: list[dt.datetime] = []
     day = first_day
     while day <= last_day:
-        weekday = day.weekday()
-        windows: list[Interval] = []
-        breaks: list[Interval] = []
-        if plan.follow_holidays:
-            working = is_working_day(day)
-            use_wd = weekday
-            if working and weekday >= 5 and not plan.periods.get(weekday):
-                use_wd = makeup_wd
-                periods: Sequence[Period] = makeup
-            else:
-                periods = plan.periods.get(weekday, ()) if working else ()
-        else:
-            use_wd, periods = weekday, plan.periods.get(weekday, ())
-        windows += [(_at(day, a), _at(day, b)) for a, b in periods]
-        breaks += [(_at(day, a), _at(day, b)) for a, b in plan.breaks.get(use_wd, ())]
-        windows += [(s, e) for s, e in extras if local_day(s) == day]
+        windows, breaks = day_windows(plan, day, is_working_day, extras)
         seen: set[dt.datetime] = set()
         for w_start, w_end in sorted(windows):
             t = w_start
@@ -113,6 +95,50 @@ def compute_free_slots(
                 t += step
         day += dt.timedelta(days=1)
     return sorted(slots)
+
+
+def day_windows(
+    plan: PlanData,
+    day: dt.date,
+    is_working_day: Callable[[dt.date], bool],
+    extras: Sequence[Interval] = (),
+) -> tuple[list[Interval], list[Interval]]:
+    """The reception windows and breaks (UTC) of one local day: the weekly plan on working
+    days, plus the one-off extra periods that start that day."""
+    weekday = day.weekday()
+    if plan.follow_holidays:
+        working = is_working_day(day)
+        use_wd = weekday
+        if working and weekday >= 5 and not plan.periods.get(weekday):
+            # The station's first weekday with hours stands in for a 调休 weekend working day.
+            use_wd = next((wd for wd in range(5) if plan.periods.get(wd)), 0)
+        periods: Sequence[Period] = plan.periods.get(use_wd, ()) if working else ()
+    else:
+        use_wd, periods = weekday, plan.periods.get(weekday, ())
+    windows = [(_at(day, a), _at(day, b)) for a, b in periods]
+    breaks = [(_at(day, a), _at(day, b)) for a, b in plan.breaks.get(use_wd, ())]
+    windows += [(s, e) for s, e in extras if local_day(s) == day]
+    return windows, breaks
+
+
+def fits(
+    plan: PlanData,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    is_working_day: Callable[[dt.date], bool],
+    unavailable: Sequence[Interval] = (),
+    extras: Sequence[Interval] = (),
+) -> bool:
+    """Whether ``[start, end)`` lies inside one reception window of its day, clear of the
+    breaks and of leave and blocks: the rule a booking was made under (notice, horizon and
+    other bookings aside)."""
+    windows, breaks = day_windows(plan, local_day(start), is_working_day, extras)
+    return (
+        any(a <= start and end <= b for a, b in windows)
+        and not _overlaps((start, end), breaks)
+        and not _overlaps((start, end), unavailable)
+    )
 
 
 def _hits(

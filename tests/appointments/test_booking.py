@@ -67,8 +67,15 @@ def test_database_refuses_overlapping_claims_of_different_lengths(setup, make, w
     )
     db.session.add(b)
     db.session.flush()
-    with pytest.raises(IntegrityError):
-        svc._claim(b, 0)
+    # The claim reports the overlap and leaves no unit of ``b`` claimed...
+    assert svc._claim(b, 0) is False
+    assert db.session.scalar(select(func.count()).where(SlotClaim.booking_id == b.id)) == 0
+    # ...and a plain insert of an overlapping unit is refused by the database itself.
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.add(
+            SlotClaim(booking_id=b.id, provider_id=officer.id, unit_start=local(8, 9, 30))
+        )
+        db.session.flush()
     db.session.rollback()
 
 
@@ -87,6 +94,33 @@ def test_open_booking_limit(setup):
     with pytest.raises(DomainError) as err:
         svc.book(resident, services["户籍业务咨询"], officer, local(8, 11), now=NOW)
     assert err.value.code == "limit"
+
+
+def test_limit_comes_from_app_config(setup, app):
+    services, officer, resident = setup
+    app.config["APPOINTMENT_MAX_OPEN"] = 1
+    svc.book(resident, services["户籍业务咨询"], officer, local(8, 9), now=NOW)
+    with pytest.raises(DomainError) as err:
+        svc.book(resident, services["户籍业务咨询"], officer, local(8, 9, 30), now=NOW)
+    assert err.value.code == "limit" and "1" in err.value.message
+
+
+def test_appointment_settings_read_from_environment(monkeypatch, tmp_path):
+    from portal.config import load_config
+
+    defaults = load_config(tmp_path)
+    assert defaults["APPOINTMENT_MAX_OPEN"] == 2
+    assert defaults["APPOINTMENT_CANCEL_CUTOFF_MINUTES"] == 120
+    assert defaults["APPOINTMENT_NO_SHOW_LIMIT"] == 2
+    monkeypatch.setenv("PORTAL_APPOINTMENT_MAX_OPEN", "5")
+    monkeypatch.setenv("PORTAL_APPOINTMENT_CANCEL_CUTOFF_MINUTES", "30")
+    monkeypatch.setenv("PORTAL_APPOINTMENT_NO_SHOW_LIMIT", "3")
+    cfg = load_config(tmp_path)
+    assert (
+        cfg["APPOINTMENT_MAX_OPEN"],
+        cfg["APPOINTMENT_CANCEL_CUTOFF_MINUTES"],
+        cfg["APPOINTMENT_NO_SHOW_LIMIT"],
+    ) == (5, 30, 3)
 
 
 def test_slot_outside_plan_refused(setup):
@@ -247,3 +281,30 @@ def test_only_the_residents_own_officer_or_a_lawyer(setup, world):
         svc.book(resident, services["户籍业务咨询"], stranger, local(8, 9), now=NOW)
     with pytest.raises(DomainError):  # a lawyer service with an officer
         svc.book(resident, services["法律咨询"], officer, local(8, 9), now=NOW)
+
+
+def test_any_officer_serves_a_community_without_one(setup, make, world):
+    services, officer, resident = setup
+    db.session.commit()  # SQLite: let the factory's own session write
+    lonely = _u(make.user("resident", make.community("无警社区")))
+    assert [p.id for p in svc.providers_for(services["户籍业务咨询"], lonely)] == [
+        officer.id,
+        world["other_officer"],
+    ]
+    b = svc.book(lonely, services["户籍业务咨询"], officer, local(8, 9), now=NOW)
+    assert b.provider_id == officer.id
+    # The resident's own community's officer only, where there is one.
+    assert [p.id for p in svc.providers_for(services["户籍业务咨询"], resident)] == [officer.id]
+    assert svc.may_provide(services["户籍业务咨询"], officer, resident)
+    assert not svc.may_provide(services["户籍业务咨询"], _u(world["other_officer"]), resident)
+
+
+def test_slot_taken_late_in_the_day_offers_the_next_day(setup, make, world):
+    services, officer, resident = setup
+    other = _u(make.user("resident", world["community"]))
+    svc.book(resident, services["户籍业务咨询"], officer, local(7, 11, 30), now=NOW)
+    with pytest.raises(svc.SlotTaken) as err:
+        svc.book(other, services["户籍业务咨询"], officer, local(7, 11, 30), now=NOW)
+    alts = err.value.alternatives
+    assert alts[0] == local(8, 9) and len(alts) == 5
+    assert all(local(8, 0) <= a < local(9, 0) for a in alts)
