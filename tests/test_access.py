@@ -177,6 +177,17 @@ ACCESS = {
     "api.confirm_agreement": USER,
     "jobs_housing.agreement_templates": ADMIN,
     "jobs_housing.delete_photo": USER,
+    "registry.ledger": STAFF,
+    "registry.ledger_export": STAFF,
+    "registry.ledger_migrant": STAFF,
+    "registry.ledger_reveal": STAFF,
+    "registry.ledger_houses": STAFF,
+    "registry.ledger_house": STAFF,
+    "registry.ledger_figures": STAFF,
+    "api.registry_ledger": STAFF,
+    "api.registry_ledger_houses": STAFF,
+    "api.registry_ledger_export": STAFF,
+    "api.registry_figures": STAFF,
 }
 
 ARGS = {
@@ -207,6 +218,9 @@ ARGS = {
     "cid": 1,
     "conv_id": 1,
     "agid": 1,
+    "migrant_id": 1,
+    "house_id": 1,
+    "fmt": "csv",
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]

@@ -14,16 +14,18 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
+from sqlalchemy.engine import Engine
 
 from portal.communities.models import Community
 from portal.db import as_utc, db
 from portal.registry.ledger import LOCAL, LedgerFilter, _where
 from portal.registry.models import LABELS, MigrantRecord
-from portal.security.pii import mask_id, mask_name, mask_phone
+from portal.security.pii import PiiCipher, cipher, mask_id, mask_name, mask_phone
 
 BATCH = 1000
 CHUNK = 64 * 1024
@@ -53,11 +55,12 @@ def _columns() -> list[Any]:
     m = MigrantRecord
     return [
         m.id,
-        Community.name,
+        Community.name.label("community_name"),
         m.status,
         m.name,
-        m.id_number,
-        m.phone,
+        # The ciphertext: decrypted with the cipher taken from the request (no app context).
+        type_coerce(m.id_number, String).label("id_number"),
+        type_coerce(m.phone, String).label("phone"),
         m.region,
         m.address,
         m.workplace,
@@ -66,6 +69,7 @@ def _columns() -> list[Any]:
         m.created_at,
         m.reviewed_at,
         m.closed_at,
+        m.anonymised_at,
     ]
 
 
@@ -73,84 +77,122 @@ def _when(value: Any) -> str:
     return as_utc(value).astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _label(kind: str, value: Any) -> str:
-    return str(LABELS.get((kind, getattr(value, "value", value)), value))
+@dataclass
+class Export:
+    """One export: the filter, whether in full, and everything taken from the request (the
+    translated titles and labels, the engine, the PII cipher), so that the rows are written
+    after the request has ended without needing its context."""
 
+    f: LedgerFilter
+    full: bool
+    engine: Engine
+    cipher: PiiCipher
+    stmt: Any
+    titles: list[str]
+    labels: dict[str, str]
+    sheet: str
 
-def rows(f: LedgerFilter, full: bool) -> Iterator[list[Any]]:
-    """The matching records as lists of cells, newest move-in first, fetched in batches."""
-    if not f.community_ids:
-        return
-    stmt = (
-        select(*_columns())
-        .join(Community, Community.id == MigrantRecord.community_id)
-        .where(*_where(f))
-        .order_by(MigrantRecord.since.desc(), MigrantRecord.id.desc())
-    )
-    options = {"yield_per": BATCH, "stream_results": True, "sqlite_begin": "DEFERRED"}
-    with db.engine.connect().execution_options(**options) as conn:
-        for r in conn.execute(stmt):
-            anonymised = r.name == "已匿名"
-            yield [
-                r.id,
-                r[1],
-                _label("RecordStatus", r.status),
-                r.name if full or anonymised else mask_name(r.name),
-                (r.id_number or "") if full else mask_id(r.id_number),
-                (r.phone or "") if full else mask_phone(r.phone),
-                r.region,
-                r.address,
-                r.workplace,
-                r.since.isoformat() if r.since else "",
-                _label("Source", r.source),
-                _when(r.created_at),
-                _when(r.reviewed_at),
-                _when(r.closed_at),
-            ]
+    @classmethod
+    def for_request(cls, f: LedgerFilter, full: bool) -> Export:
+        """Capture the request's language and app."""
+        return cls(
+            f=f,
+            full=full,
+            engine=db.engine,
+            cipher=cipher(),
+            stmt=(
+                select(*_columns())
+                .join(Community, Community.id == MigrantRecord.community_id)
+                .where(*_where(f))
+                .order_by(MigrantRecord.since.desc(), MigrantRecord.id.desc())
+            )
+            if f.community_ids
+            else None,
+            titles=headers(),
+            labels={f"{kind}:{value}": str(label) for (kind, value), label in LABELS.items()},
+            sheet=_("流动人口台帐"),
+        )
 
+    def _label(self, kind: str, value: Any) -> str:
+        value = getattr(value, "value", value)
+        return self.labels.get(f"{kind}:{value}", str(value))
 
-def csv_stream(f: LedgerFilter, full: bool) -> Iterator[bytes]:
-    """UTF-8 CSV with a byte-order mark (so Excel reads the Chinese right), in chunks."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    buf.write("\ufeff")
-    writer.writerow(headers())
-    for n, row in enumerate(rows(f, full), 1):
-        writer.writerow(row)
-        if n % BATCH == 0:
-            yield buf.getvalue().encode("utf-8")
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode("utf-8")
+    def _plain(self, token: str | None) -> str:
+        return self.cipher.decrypt(token) if token else ""
 
+    def rows(self) -> Iterator[list[Any]]:
+        """The matching records as lists of cells, newest move-in first, in batches."""
+        if self.stmt is None:
+            return
+        stmt = self.stmt
+        options = {"yield_per": BATCH, "stream_results": True, "sqlite_begin": "DEFERRED"}
+        full, plain = self.full, self._plain
+        with self.engine.connect().execution_options(**options) as conn:
+            for r in conn.execute(stmt):
+                anonymised = r.anonymised_at is not None
+                id_number, phone = plain(r.id_number), plain(r.phone)
+                yield [
+                    r.id,
+                    r.community_name,
+                    self._label("RecordStatus", r.status),
+                    r.name if full or anonymised else mask_name(r.name),
+                    id_number if full else mask_id(id_number),
+                    phone if full else mask_phone(phone),
+                    r.region,
+                    r.address,
+                    r.workplace,
+                    r.since.isoformat() if r.since else "",
+                    self._label("Source", r.source),
+                    _when(r.created_at),
+                    _when(r.reviewed_at),
+                    _when(r.closed_at),
+                ]
 
-def xlsx_stream(f: LedgerFilter, full: bool) -> Iterator[bytes]:
-    """An XLSX workbook built write-only (rows spooled to disk), then sent in chunks."""
-    from openpyxl import Workbook
+    def csv(self) -> Iterator[bytes]:
+        """UTF-8 CSV with a byte-order mark (so Excel reads the Chinese right), one chunk
+        per batch of rows."""
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        buf.write("\ufeff")
+        writer.writerow(self.titles)
+        for n, row in enumerate(self.rows(), 1):
+            writer.writerow(row)
+            if n % BATCH == 0:
+                yield buf.getvalue().encode("utf-8")
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue().encode("utf-8")
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("流动人口台帐"))
-    ws.append(headers())
-    for row in rows(f, full):
-        ws.append(row)
-    with tempfile.TemporaryFile() as out:
-        wb.save(out)
-        out.seek(0)
-        while chunk := out.read(CHUNK):
-            yield chunk
+    def xlsx(self) -> Iterator[bytes]:
+        """An XLSX workbook built write-only (rows spooled to disk), then sent in chunks."""
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet(self.sheet)
+        ws.append(self.titles)
+        for row in self.rows():
+            ws.append(row)
+        with tempfile.TemporaryFile() as out:
+            wb.save(out)
+            out.seek(0)
+            while chunk := out.read(CHUNK):
+                yield chunk
+
+    def stream(self, fmt: str) -> Iterator[bytes]:
+        """The file's bytes in chunks."""
+        return self.csv() if fmt == "csv" else self.xlsx()
 
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-STREAMS = {"csv": csv_stream, "xlsx": xlsx_stream}
 
 
 def export_response(officer: Any, f: LedgerFilter, fmt: str, full: bool) -> Any:
     """Audit the export (the filter used and the row count), then stream the file. The
     audit entry is written before any row leaves; the request boundary commits it."""
-    from flask import Response, stream_with_context
+    from flask import Response
 
     from portal.registry.ledger import count_all
     from portal.security import audit
@@ -166,7 +208,7 @@ def export_response(officer: Any, f: LedgerFilter, fmt: str, full: bool) -> Any:
     )
     stamp = utcnow_local_stamp()
     return Response(
-        stream_with_context(STREAMS[fmt](f, full)),
+        Export.for_request(f, full).stream(fmt),
         content_type=CONTENT_TYPES[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="ledger-{stamp}.{fmt}"',
