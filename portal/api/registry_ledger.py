@@ -117,6 +117,11 @@ FIGURES_SCHEMA = {
     "type": "object",
     "required": ["targets", "station", "communities"],
     "properties": {
+        "computed_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "when the stored figures were computed (at most 20 minutes ago)",
+        },
         "targets": {
             "type": "object",
             "properties": {k: {"type": "number"} for k in figures.TARGETS},
@@ -250,8 +255,8 @@ def registry_ledger_export(fmt: str) -> Any:
 )
 @staff_required
 def registry_figures() -> Any:
-    now = figures.current()
-    by_month = figures.monthly()
+    snap = figures.stored()
+    now, by_month = snap.now, snap.months
     station_months = by_month[figures.STATION].months
 
     def scope(cid: int | None, name: str) -> dict[str, Any]:
@@ -267,6 +272,7 @@ def registry_figures() -> Any:
         }
 
     return jsonify(
+        computed_at=snap.computed_at.isoformat(),
         targets=figures.TARGETS,
         station=scope(figures.STATION, _("全所")),
         communities=[scope(c.id, c.name) for c in ledger.visible_communities(current_user)],

@@ -21,6 +21,10 @@ pledged from ``pledge_signed_at``.
 
 Everything is a handful of aggregate queries (GROUP BY community, plus the same without
 grouping for the station, whose distinct persons are not the sum of the communities').
+Those read the whole ledger, so pages, the API and the dashboard panel read a stored
+snapshot instead (``FigureSnapshot``, table ``registry_figures``): the job
+``registry-figures`` recomputes it every 10 minutes, and a reader finding it missing or
+older than ``REGISTRY_FIGURES_MAX_AGE`` seconds (default 1200) recomputes it on the spot.
 """
 
 from __future__ import annotations
@@ -29,10 +33,30 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import String, and_, case, cast, distinct, exists, func, or_, select
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    distinct,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import as_utc, db, utcnow
+from portal.db import Base, as_utc, db, utcnow
+from portal.jobs import register_job
 from portal.registry.ledger import LOCAL
 from portal.registry.models import (
     EventKind,
@@ -309,6 +333,122 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
             else:
                 f.moved_out = n
     return {cid: Series(fs) for cid, fs in data.items()}
+
+
+# --- the stored snapshot ------------------------------------------------------------------
+
+NUMBERS = (
+    "known",
+    "registered",
+    "permits",
+    "open_houses",
+    "pledged",
+    "pending",
+    "moved_in",
+    "moved_out",
+)
+
+
+class FigureSnapshot(Base):
+    """The figures of one community (``community_id`` None: the station) for one period:
+    ``now`` or a month ``YYYY-MM``, as computed at ``computed_at``. Readers take the rows
+    of the latest ``computed_at``; a refresh writes a whole new set and deletes older ones,
+    so two refreshes at once leave no mixture."""
+
+    __tablename__ = "registry_figures"
+    __table_args__ = (Index("ix_registry_figures_computed_at", "computed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    period: Mapped[str] = mapped_column(String(7))  # "now" or "YYYY-MM"
+    known: Mapped[int] = mapped_column(Integer, default=0)
+    registered: Mapped[int] = mapped_column(Integer, default=0)
+    permits: Mapped[int] = mapped_column(Integer, default=0)
+    open_houses: Mapped[int] = mapped_column(Integer, default=0)
+    pledged: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    moved_in: Mapped[int] = mapped_column(Integer, default=0)
+    moved_out: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_pending_days: Mapped[float | None] = mapped_column(Float)
+    median_pending_days: Mapped[float | None] = mapped_column(Float)
+
+
+@dataclass
+class Snapshot:
+    """The figures as stored: now and month by month, per community and the station."""
+
+    computed_at: dt.datetime
+    now: dict[int | None, Figures]
+    months: dict[int | None, Series]
+
+
+def refresh(now: dt.datetime | None = None) -> Snapshot:
+    """Compute every figure and store it as the new snapshot (the caller commits)."""
+    now = now or utcnow()
+    current_figures, by_month = current(now), monthly(now)
+    rows = []
+    for cid, f in current_figures.items():
+        rows.append(_row(now, cid, "now", f))
+    for cid, series in by_month.items():
+        for f in series.months:
+            rows.append(_row(now, cid, f.month.strftime("%Y-%m") if f.month else "", f))
+    db.session.execute(insert(FigureSnapshot), rows)
+    db.session.execute(delete(FigureSnapshot).where(FigureSnapshot.computed_at < now))
+    return Snapshot(now, current_figures, by_month)
+
+
+def _row(now: dt.datetime, cid: int | None, period: str, f: Figures) -> dict[str, Any]:
+    row = {name: getattr(f, name) for name in NUMBERS}
+    row.update(
+        computed_at=now,
+        community_id=cid,
+        period=period,
+        oldest_pending_days=f.oldest_pending_days,
+        median_pending_days=f.median_pending_days,
+    )
+    return row
+
+
+def max_age() -> dt.timedelta:
+    """A snapshot older than this is recomputed by the reader (twice the job's interval)."""
+    return dt.timedelta(seconds=int(current_app.config.get("REGISTRY_FIGURES_MAX_AGE", 1200)))
+
+
+def stored(now: dt.datetime | None = None) -> Snapshot:
+    """The latest snapshot, recomputed first if there is none or it is too old. Reading
+    it costs two small queries whatever the size of the ledger."""
+    now = now or utcnow()
+    latest = db.session.scalar(select(func.max(FigureSnapshot.computed_at)))
+    if latest is None or as_utc(latest) < now - max_age():
+        return refresh(now)
+    rows = db.session.scalars(
+        select(FigureSnapshot).where(FigureSnapshot.computed_at == latest)
+    ).all()
+    current_figures: dict[int | None, Figures] = {STATION: Figures()}
+    months: dict[int | None, list[Figures]] = {}
+    for r in rows:
+        f = Figures(
+            **{name: getattr(r, name) for name in NUMBERS},
+            oldest_pending_days=r.oldest_pending_days,
+            median_pending_days=r.median_pending_days,
+        )
+        if r.period == "now":
+            current_figures[r.community_id] = f
+        else:
+            f.month = dt.date.fromisoformat(r.period + "-01")
+            months.setdefault(r.community_id, []).append(f)
+    series = {
+        cid: Series(sorted(fs, key=lambda f: f.month or dt.date.min)) for cid, fs in months.items()
+    }
+    return Snapshot(as_utc(latest), current_figures, series)
+
+
+@register_job("registry-figures", 600)
+def refresh_job() -> int:
+    """Recompute the stored figures (the worker commits)."""
+    refresh()
+    return 1
 
 
 # --- charts -------------------------------------------------------------------------------

@@ -136,8 +136,8 @@ def ledger_figures() -> Any:
             scope = None
         if scope is not None and scope not in ids:
             abort(403)
-    now = figures.current()
-    by_month = figures.monthly()
+    snap = figures.stored()
+    now, by_month = snap.now, snap.months
     series = by_month.get(scope) or figures.Series(
         [figures.Figures(month=f.month) for f in by_month[figures.STATION].months]
     )
@@ -147,6 +147,7 @@ def ledger_figures() -> Any:
         now=now,
         empty=figures.Figures(),
         station=now[figures.STATION],
+        computed_at=snap.computed_at,
         scope=scope,
         series=series,
         rates=figures.rate_chart(series),

@@ -159,3 +159,29 @@ def test_figures_api(app, client, data):
     login(officer, "officer@example.com")
     body = officer.get("/api/v1/registry/figures").get_json()
     assert [c["community_id"] for c in body["communities"]] == [data["a"]]
+
+
+def test_snapshot_is_stored_and_refreshed_when_old(ctx, world, data, lm):  # noqa: F811
+    from sqlalchemy import func, select
+
+    from portal.db import db
+    from portal.jobs import registered_jobs
+
+    first = figures.stored(NOW)
+    assert first.computed_at == NOW and first.now[figures.STATION].known == 5
+    db.session.commit()
+    lm.migrant(world["community"], person=9, status="pending", created=at("2026-06-15", 1))
+    # Within the maximum age the stored figures are read back as they were…
+    later = figures.stored(NOW + dt.timedelta(minutes=5))
+    assert later.computed_at == NOW and later.now[figures.STATION].known == 5
+    assert later.now[data["a"]].median_pending_days == 9.0
+    assert [f.moved_in for f in later.months[data["a"]].months] == [
+        f.moved_in for f in figures.monthly(NOW)[data["a"]].months
+    ]
+    # …and recomputed once older than REGISTRY_FIGURES_MAX_AGE (20 minutes).
+    fresh = figures.stored(NOW + dt.timedelta(minutes=21))
+    assert fresh.now[figures.STATION].known == 6
+    stamps = db.session.scalars(select(func.distinct(figures.FigureSnapshot.computed_at))).all()
+    assert len(stamps) == 1  # the old set is gone
+    assert "registry-figures" in registered_jobs()
+    assert registered_jobs()["registry-figures"].func() == 1
