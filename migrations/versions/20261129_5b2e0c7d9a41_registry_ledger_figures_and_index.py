@@ -1,4 +1,4 @@
-"""registry ledger: stored figures, ledger ordering index
+"""registry ledger: stored figures, search indexes
 
 Revision ID: 5b2e0c7d9a41
 Revises: 117046f0b61c
@@ -8,6 +8,9 @@ Reviewed by hand. ``registry_figures`` holds the snapshot of the ledger's figure
 per month, per community and for the station) that pages read instead of scanning the
 ledger. ``ix_registry_migrants_status_since`` serves the station-wide ledger (admins):
 ``status = ? ORDER BY since DESC`` read from the index, whatever the number of communities.
+The three ``*_prefix`` indexes serve the prefix searches on address and name: on
+PostgreSQL with ``varchar_pattern_ops`` (``LIKE 'p%'`` cannot use a plain b-tree unless the
+collation is "C"); on SQLite they are plain indexes (the search is a range there).
 """
 
 from __future__ import annotations
@@ -51,9 +54,32 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_registry_migrants_status_since", ["status", "since"], unique=False
         )
+        batch_op.create_index(
+            "ix_registry_migrants_address_prefix",
+            ["community_id", "address_key"],
+            unique=False,
+            postgresql_ops={"address_key": "varchar_pattern_ops"},
+        )
+        batch_op.create_index(
+            "ix_registry_migrants_name_prefix",
+            ["community_id", "name"],
+            unique=False,
+            postgresql_ops={"name": "varchar_pattern_ops"},
+        )
+    with op.batch_alter_table("registry_houses", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_registry_houses_address_prefix",
+            ["community_id", "address_key"],
+            unique=False,
+            postgresql_ops={"address_key": "varchar_pattern_ops"},
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("registry_houses", schema=None) as batch_op:
+        batch_op.drop_index("ix_registry_houses_address_prefix")
     with op.batch_alter_table("registry_migrants", schema=None) as batch_op:
+        batch_op.drop_index("ix_registry_migrants_name_prefix")
+        batch_op.drop_index("ix_registry_migrants_address_prefix")
         batch_op.drop_index("ix_registry_migrants_status_since")
     op.drop_table("registry_figures")

@@ -35,10 +35,32 @@ from portal.security import audit
 if TYPE_CHECKING:
     from portal.accounts.models import User
 
-# The station-wide ledger (admins: every community) reads confirmed records newest first
-# straight from this index. Declared here, beside the query it serves; created by the
-# ledger's own migration (5b2e0c7d9a41).
+# Indexes of the ledger's searches, declared here beside the queries they serve and created
+# by the ledger's own migration (5b2e0c7d9a41). The station-wide ledger (admins) reads
+# confirmed records newest first from the first. The prefix searches need a
+# ``varchar_pattern_ops`` index on PostgreSQL: its ``LIKE 'p%'`` uses a plain b-tree only
+# under the "C" collation (not "C.UTF-8", nor a linguistic one). On SQLite, where the
+# option does not exist, they are plain indexes and serve the range form of the search.
 Index("ix_registry_migrants_status_since", MigrantRecord.status, MigrantRecord.since)
+_PATTERN = "varchar_pattern_ops"
+Index(
+    "ix_registry_migrants_address_prefix",
+    MigrantRecord.community_id,
+    MigrantRecord.address_key,
+    postgresql_ops={"address_key": _PATTERN},
+)
+Index(
+    "ix_registry_migrants_name_prefix",
+    MigrantRecord.community_id,
+    MigrantRecord.name,
+    postgresql_ops={"name": _PATTERN},
+)
+Index(
+    "ix_registry_houses_address_prefix",
+    RentalHouse.community_id,
+    RentalHouse.address_key,
+    postgresql_ops={"address_key": _PATTERN},
+)
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 20
@@ -198,8 +220,8 @@ def _local_midnight_utc(day: dt.date) -> dt.datetime:
 
 def prefix_match(column: Any, prefix: str) -> ColumnElement[bool]:
     """``column`` starts with ``prefix``, written so that an index on the column serves it:
-    a ``LIKE 'p%'`` on PostgreSQL (with a C-collated database or a pattern-ops index), a
-    range ``>= p AND < p+1`` on SQLite, whose ``LIKE`` ignores indexes by default."""
+    ``LIKE 'p%'`` on PostgreSQL (the ``varchar_pattern_ops`` indexes above), a range
+    ``>= p AND < p+1`` on SQLite (binary order: exact), whose ``LIKE`` ignores indexes."""
     if db.engine.dialect.name == "sqlite":
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         return and_(column >= prefix, column < upper)
