@@ -46,8 +46,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    distinct,
-    exists,
     func,
     insert,
     or_,
@@ -148,6 +146,31 @@ def _split(row: Any, group: bool) -> tuple[int | None, tuple[Any, ...]]:
     return (values[-1], values[:-1]) if group else (STATION, values)
 
 
+def _persons(
+    flags: list[Any], where: list[Any], group: bool, join_permits: bool = False
+) -> dict[int | None, list[int]]:
+    """For each flag (a condition on a record), how many distinct persons have a record
+    meeting it: one pass that groups the records by person (``id_hash``) and takes the
+    maximum of each flag, then sums per community (or for the station). Far cheaper than a
+    ``COUNT(DISTINCT CASE …)`` per flag, which sorts the whole ledger once per flag."""
+    m, p = MigrantRecord, ResidencePermit
+    key = _key()
+    cols = [func.max(case((flag, 1), else_=0)).label(f"f{i}") for i, flag in enumerate(flags)]
+    inner = select(m.community_id.label("cid"), *cols) if group else select(*cols)
+    if join_permits:
+        inner = inner.select_from(p).join(m, m.id == p.migrant_id)
+    inner = inner.where(*where).group_by(*((m.community_id, key) if group else (key,)))
+    sub = inner.subquery()
+    outer = select(*[func.sum(sub.c[f"f{i}"]) for i in range(len(flags))])
+    if group:
+        outer = outer.add_columns(sub.c.cid).group_by(sub.c.cid)
+    out: dict[int | None, list[int]] = {}
+    for row in db.session.execute(outer):
+        cid, values = _split(row, group)
+        out[cid] = [int(v or 0) for v in values]
+    return out
+
+
 # --- now ----------------------------------------------------------------------------------
 
 
@@ -157,24 +180,26 @@ def current(now: dt.datetime | None = None) -> dict[int | None, Figures]:
     now = now or utcnow()
     m, p, h = MigrantRecord, ResidencePermit, RentalHouse
     out: dict[int | None, Figures] = {STATION: Figures()}
-    key = _key()
     pending = m.status == RecordStatus.PENDING
+    confirmed = m.status == RecordStatus.CONFIRMED
     for group in (True, False):
-        stmt = select(
-            func.count(distinct(key)),
-            func.count(distinct(case((m.status == RecordStatus.CONFIRMED, key)))),
-            func.sum(case((pending, 1), else_=0)),
-            func.min(case((pending, m.created_at))),
-        ).where(m.status.in_((RecordStatus.PENDING, RecordStatus.CONFIRMED)))
-        for row in db.session.execute(_grouped(stmt, m.community_id, group)):
-            cid, (known, registered, n_pending, oldest) = _split(row, group)
+        known = (pending | confirmed).self_group()
+        persons = _persons(
+            [known, confirmed],
+            [m.status.in_((RecordStatus.PENDING, RecordStatus.CONFIRMED))],
+            group,
+        )
+        for cid, (n_known, n_registered) in persons.items():
             f = out.setdefault(cid, Figures())
-            f.known, f.registered, f.pending = known, registered, int(n_pending or 0)
-            f.oldest_pending_days = _days(now, oldest)
-        holds = exists().where(p.migrant_id == m.id, p.status.in_(HELD))
-        stmt = select(func.count(distinct(key))).where(m.status == RecordStatus.CONFIRMED, holds)
+            f.known, f.registered = n_known, n_registered
+        stmt = select(func.count(m.id), func.min(m.created_at)).where(pending)
         for row in db.session.execute(_grouped(stmt, m.community_id, group)):
-            cid, (n,) = _split(row, group)
+            cid, (n_pending, oldest) = _split(row, group)
+            f = out.setdefault(cid, Figures())
+            f.pending = int(n_pending or 0)
+            f.oldest_pending_days = _days(now, oldest)
+        holding = _persons([confirmed], [confirmed, p.status.in_(HELD)], group, join_permits=True)
+        for cid, (n,) in holding.items():
             out.setdefault(cid, Figures()).permits = n
         stmt = select(func.count(h.id), func.count(h.pledge_signed_at)).where(h.closed_at.is_(None))
         for row in db.session.execute(_grouped(stmt, h.community_id, group)):
@@ -247,7 +272,6 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
 
     months_of(STATION)
     m, p, h, e = MigrantRecord, ResidencePermit, RentalHouse, LedgerEvent
-    key = _key()
     confirmed_like = m.status.in_((RecordStatus.CONFIRMED, RecordStatus.CLOSED))
     reviewed = func.coalesce(m.reviewed_at, m.created_at)
 
@@ -264,12 +288,18 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
         )
 
     for group in (True, False):
-        # Migrants: known, registered, pending and the oldest pending, at each month end.
+        # Migrants: known and registered persons at each month end.
+        flags = []
+        for t in ends:
+            flags += [or_(registered_at(t), pending_at(t)), registered_at(t)]
+        in_window = [m.created_at <= ends[-1]]
+        for cid, values in _persons(flags, in_window, group).items():
+            for i, f in enumerate(months_of(cid)):
+                f.known, f.registered = values[2 * i], values[2 * i + 1]
+        # Pending records and the oldest of them at each month end.
         cols = []
         for t in ends:
             cols += [
-                func.count(distinct(case((or_(registered_at(t), pending_at(t)), key)))),
-                func.count(distinct(case((registered_at(t), key)))),
                 func.sum(case((pending_at(t), 1), else_=0)),
                 func.min(case((pending_at(t), m.created_at))),
             ]
@@ -277,11 +307,11 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
         for row in db.session.execute(_grouped(stmt, m.community_id, group)):
             cid, values = _split(row, group)
             for i, f in enumerate(months_of(cid)):
-                known, registered, n_pending, oldest = values[4 * i : 4 * i + 4]
-                f.known, f.registered, f.pending = known, registered, int(n_pending or 0)
+                n_pending, oldest = values[2 * i : 2 * i + 2]
+                f.pending = int(n_pending or 0)
                 f.oldest_pending_days = _days(ends[i], oldest)
         # Permits held by registered persons at each month end.
-        held_cols = []
+        held = []
         for t in ends:
             holds = or_(
                 and_(p.status == PermitStatus.READY, p.updated_at <= t),
@@ -290,15 +320,9 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
                     func.coalesce(p.collected_at, p.updated_at) <= t,
                 ),
             )
-            held_cols.append(func.count(distinct(case((and_(registered_at(t), holds), key)))))
-        stmt = (
-            select(*held_cols)
-            .select_from(p)
-            .join(m, m.id == p.migrant_id)
-            .where(p.status.in_(HELD))
-        )
-        for row in db.session.execute(_grouped(stmt, m.community_id, group)):
-            cid, values = _split(row, group)
+            held.append(and_(registered_at(t), holds))
+        permit_rows = _persons(held, [p.status.in_(HELD)], group, join_permits=True)
+        for cid, values in permit_rows.items():
             for i, f in enumerate(months_of(cid)):
                 f.permits = values[i]
         # Houses open and pledged at each month end.
