@@ -38,7 +38,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -290,18 +291,6 @@ def grow(engine: Engine, have: int, size: int, pool: Pool, rng: random.Random) -
 # --- measuring ----------------------------------------------------------------------------
 
 
-def timed(client: Any, url: str) -> tuple[float, float]:
-    resp = client.get(url)
-    assert resp.status_code == 200, (url, resp.status_code)
-    samples = []
-    for _ in range(REPEAT):
-        t = time.perf_counter()
-        resp = client.get(url)
-        samples.append((time.perf_counter() - t) * 1000)
-        assert resp.status_code == 200
-    return pct(samples, 50), pct(samples, 95)
-
-
 def sample_targets(engine: Engine) -> dict[str, str]:
     """A house address and a full name in community 1 (the officer's)."""
     with engine.connect() as conn:
@@ -386,7 +375,23 @@ def login_as(app: Any, user_id: int) -> Any:
     return client
 
 
-def run(label: str, url: str, instance: Path) -> dict[int, dict[str, tuple[float, float]]]:
+@dataclass
+class Ledger:
+    """One database of one size, with its app and logged-in clients."""
+
+    size: int
+    url: str
+    instance: Path
+    app: Any
+    officer: Any
+    admin: Any
+    targets: dict[str, str]
+    built: float
+    refresh_ms: float
+
+
+def build(size: int, url: str, instance: Path) -> Ledger:
+    """A fresh database grown to ``size`` records, its figures snapshot computed."""
     from portal.db import db
     from portal.models import metadata
     from portal.registry import figures
@@ -397,50 +402,81 @@ def run(label: str, url: str, instance: Path) -> dict[int, dict[str, tuple[float
     app = make_app(url, instance)
     setup_people(app)
     engine = app.extensions["portal.engine"]
-    pool = Pool(app)
-    officer, admin = login_as(app, 1), login_as(app, 2)
-    rng = random.Random(11)
-    have = 0
-    results: dict[int, dict[str, tuple[float, float]]] = {}
+    t0 = time.perf_counter()
+    grow(engine, 0, size, Pool(app), random.Random(11))
+    built = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with app.app_context():
+        figures.refresh()
+        db.session.commit()
+    refresh_ms = (time.perf_counter() - t0) * 1000
+    return Ledger(
+        size,
+        url,
+        instance,
+        app,
+        login_as(app, 1),
+        login_as(app, 2),
+        sample_targets(engine),
+        built,
+        refresh_ms,
+    )
+
+
+def queries(led: Ledger) -> list[tuple[str, Any, str]]:
+    t, url = led.targets, "/backoffice/registry/ledger"
+    return [
+        ("address prefix", led.officer, f"{url}?address={t['address']}"),
+        ("name", led.officer, f"{url}?name={t['name']}"),
+        ("default page", led.officer, url),
+        ("default page (admin)", led.admin, url),
+        ("page 40", led.officer, f"{url}?page=40"),
+        ("figures page", led.officer, "/backoffice/registry/figures"),
+        ("figures API", led.admin, "/api/v1/registry/figures"),
+        ("search API, surname", led.officer, f"/api/v1/registry/ledger?name={t['name'][:1]}"),
+    ]
+
+
+def run(label: str, make_url_for: Any, instance: Path) -> None:
+    """Build one database per size, then measure the sizes interleaved (request i on 10k,
+    then on 100k, then on 1M, …), so a change in the shared machine's load hits every size
+    alike instead of whichever was being measured at the time."""
     print(f"\n== {label}")
+    ledgers = []
     for size in SIZES:
-        t0 = time.perf_counter()
-        grow(engine, have, size, pool, rng)
-        have = size
-        built = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with app.app_context():
-            figures.refresh()
-            db.session.commit()
-        refresh = (time.perf_counter() - t0) * 1000
-        targets = sample_targets(engine)
-        ledger_url = "/backoffice/registry/ledger"
-        queries = [
-            ("address prefix", officer, f"{ledger_url}?address={targets['address']}"),
-            ("name", officer, f"/backoffice/registry/ledger?name={targets['name']}"),
-            ("default page", officer, "/backoffice/registry/ledger"),
-            ("default page (admin)", admin, "/backoffice/registry/ledger"),
-            ("page 40", officer, "/backoffice/registry/ledger?page=40"),
-            ("figures page", officer, "/backoffice/registry/figures"),
-            ("figures API", admin, "/api/v1/registry/figures"),
-            ("search API", officer, f"/api/v1/registry/ledger?name={targets['name'][:1]}"),
-        ]
-        print(f"{size:>9,} records (built in {built:.1f} s; figures refresh {refresh:,.0f} ms)")
-        results[size] = {"refresh": (refresh, refresh)}
-        for name, client, path in queries:
-            p50, p95 = timed(client, path)
-            results[size][name] = (p50, p95)
-            print(f"  {name:<22} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
-    if engine.dialect.name == "postgresql":
-        explain(engine, app)
-    first, last = SIZES[0], SIZES[-1]
-    print(f"p95 ratio {last:,} / {first:,}:")
-    for name in results[first]:
-        print(f"  {name:<22} {results[last][name][1] / results[first][name][1]:.2f}x")
-    if EXPORT_ROWS and max(SIZES) >= EXPORT_ROWS:
-        export_in_child(url, instance)
-    app.extensions["portal.engine"].dispose()
-    return results
+        led = build(size, make_url_for(size), instance / str(size))
+        ledgers.append(led)
+        print(
+            f"{size:>9,} records: built in {led.built:.1f} s; "
+            f"figures snapshot (the 10-minute job) {led.refresh_ms:,.0f} ms"
+        )
+    results: dict[str, dict[int, list[float]]] = {}
+    for i, (name, _c, _p) in enumerate(queries(ledgers[0])):
+        for led in ledgers:
+            _n, client, path = queries(led)[i]
+            assert client.get(path).status_code == 200, (name, path)
+        for _ in range(REPEAT):
+            for led in ledgers:
+                _n, client, path = queries(led)[i]
+                t = time.perf_counter()
+                resp = client.get(path)
+                results.setdefault(name, {}).setdefault(led.size, []).append(
+                    (time.perf_counter() - t) * 1000
+                )
+                assert resp.status_code == 200
+    head = "".join(f"{s:>22,}" for s in SIZES)
+    print(f"  {'p50 / p95 ms':<22}{head}   p95 ratio {SIZES[-1]:,}/{SIZES[0]:,}")
+    for name, by_size in results.items():
+        cells = "".join(f"{pct(by_size[s], 50):>12.1f} /{pct(by_size[s], 95):>7.1f}" for s in SIZES)
+        ratio = pct(by_size[SIZES[-1]], 95) / pct(by_size[SIZES[0]], 95)
+        print(f"  {name:<22}{cells}   {ratio:.2f}x")
+    biggest = ledgers[-1]
+    if biggest.app.extensions["portal.engine"].dialect.name == "postgresql":
+        explain(biggest.app.extensions["portal.engine"], biggest.app)
+    if EXPORT_ROWS and biggest.size >= EXPORT_ROWS:
+        export_in_child(biggest.url, biggest.instance)
+    for led in ledgers:
+        led.app.extensions["portal.engine"].dispose()
 
 
 def export_in_child(url: str, instance: Path) -> None:
@@ -460,23 +496,33 @@ def export_in_child(url: str, instance: Path) -> None:
     )
 
 
+def peak_rss_mb() -> float:
+    """The process's peak resident set (VmHWM: reset by exec, unlike ru_maxrss, which a
+    child inherits from the benchmark that forked it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def export_child(url: str, instance: str) -> None:
     app = make_app(url, Path(instance))
     admin = login_as(app, 2)
     with app.app_context():
         from portal.db import db
 
-        n = db.session.execute(
-            text("SELECT count(*) FROM registry_migrants WHERE status = 'confirmed'")
-        ).scalar_one()
-    # A date window on the move-in date that holds about EXPORT_ROWS confirmed records.
-    days = 1830
-    share = min(EXPORT_ROWS / max(n, 1), 1.0)
-    date_from = (NOW - dt.timedelta(days=int(days * share) + 1)).date().isoformat()
-    path = f"/backoffice/registry/ledger/export.xlsx?date_from={date_from}"
-    if share >= 1.0:
-        path = "/backoffice/registry/ledger/export.xlsx?status="
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # The move-in date from which the ledger holds about EXPORT_ROWS confirmed records.
+        since = db.session.execute(
+            text(
+                "SELECT since FROM registry_migrants WHERE status = 'confirmed' "
+                "ORDER BY since DESC OFFSET :n LIMIT 1"
+            ),
+            {"n": EXPORT_ROWS},
+        ).scalar()
+    path = "/backoffice/registry/ledger/export.xlsx?status="
+    if since is not None:
+        path = f"/backoffice/registry/ledger/export.xlsx?date_from={since}"
+    base = peak_rss_mb()
     t0 = time.perf_counter()
     resp = admin.get(path, buffered=False)
     size, first = 0, None
@@ -487,7 +533,7 @@ def export_child(url: str, instance: str) -> None:
     seconds = time.perf_counter() - t0
     rows = int(resp.headers["X-Row-Count"])
     resp.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(
         json.dumps(
             {
@@ -503,9 +549,9 @@ def export_child(url: str, instance: str) -> None:
 
 
 @contextmanager
-def scratch_postgres(url: str) -> Iterator[str]:
+def scratch_postgres(url: str, suffix: str = "") -> Iterator[str]:
     """A database of its own beside the test one, dropped at the end."""
-    name = f"portal_bench_{os.getpid()}"
+    name = f"portal_bench_{os.getpid()}{suffix}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -528,14 +574,18 @@ def main() -> None:
     print(f"registry ledger benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, sizes {SIZES}")
     with tempfile.TemporaryDirectory(prefix="portal-bench-ledger-") as tmp:
         if "sqlite" in BACKENDS:
-            run("SQLite", f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance")
+            run("SQLite", lambda size: f"sqlite:///{tmp}/bench-{size}.db", Path(tmp) / "sq")
         if "postgresql" in BACKENDS:
             pg = os.environ.get("PORTAL_TEST_DATABASE_URL")
             if not pg:
                 print("PostgreSQL skipped: set PORTAL_TEST_DATABASE_URL")
             else:
-                with scratch_postgres(pg) as scratch:
-                    run("PostgreSQL", scratch, Path(tmp) / "instance-pg")
+                with ExitStack() as stack:
+
+                    def scratch(size: int) -> str:
+                        return stack.enter_context(scratch_postgres(pg, f"_{size}"))
+
+                    run("PostgreSQL", scratch, Path(tmp) / "pg")
     print(f"\nwhole run {time.perf_counter() - started:.0f} s")
 
 
