@@ -485,8 +485,10 @@ def export_in_child(url: str, instance: Path) -> None:
         [sys.executable, __file__, "--export-child", url, str(instance)],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if out.returncode:
+        print("export child failed:\n" + out.stderr[-3000:])
+        return
     info = json.loads(out.stdout.strip().splitlines()[-1])
     print(
         f"XLSX export of {info['rows']:,} rows: {info['seconds']:.1f} s, "
@@ -515,7 +517,7 @@ def export_child(url: str, instance: str) -> None:
         since = db.session.execute(
             text(
                 "SELECT since FROM registry_migrants WHERE status = 'confirmed' "
-                "ORDER BY since DESC OFFSET :n LIMIT 1"
+                "ORDER BY since DESC LIMIT 1 OFFSET :n"
             ),
             {"n": EXPORT_ROWS},
         ).scalar()
