@@ -30,6 +30,7 @@ older than ``REGISTRY_FIGURES_MAX_AGE`` seconds (default 1200) recomputes it on 
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, as_utc, db, utcnow
@@ -69,6 +71,16 @@ from portal.registry.models import (
 TARGETS = {"registration": 1.0, "permit": 0.95, "pledge": 1.0}
 STATION = None  # the key of the station-wide figures
 HELD = (PermitStatus.READY, PermitStatus.COLLECTED)
+
+
+# While a snapshot is computed, its queries run on a connection of their own (see
+# ``refresh``); otherwise on the session.
+_reader: ContextVar[Connection | None] = ContextVar("registry_figures_reader", default=None)
+
+
+def _read(stmt: Any) -> Any:
+    conn = _reader.get()
+    return conn.execute(stmt) if conn is not None else db.session.execute(stmt)
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -165,7 +177,7 @@ def _persons(
     if group:
         outer = outer.add_columns(sub.c.cid).group_by(sub.c.cid)
     out: dict[int | None, list[int]] = {}
-    for row in db.session.execute(outer):
+    for row in _read(outer):
         cid, values = _split(row, group)
         out[cid] = [int(v or 0) for v in values]
     return out
@@ -193,7 +205,7 @@ def current(now: dt.datetime | None = None) -> dict[int | None, Figures]:
             f = out.setdefault(cid, Figures())
             f.known, f.registered = n_known, n_registered
         stmt = select(func.count(m.id), func.min(m.created_at)).where(pending)
-        for row in db.session.execute(_grouped(stmt, m.community_id, group)):
+        for row in _read(_grouped(stmt, m.community_id, group)):
             cid, (n_pending, oldest) = _split(row, group)
             f = out.setdefault(cid, Figures())
             f.pending = int(n_pending or 0)
@@ -202,7 +214,7 @@ def current(now: dt.datetime | None = None) -> dict[int | None, Figures]:
         for cid, (n,) in holding.items():
             out.setdefault(cid, Figures()).permits = n
         stmt = select(func.count(h.id), func.count(h.pledge_signed_at)).where(h.closed_at.is_(None))
-        for row in db.session.execute(_grouped(stmt, h.community_id, group)):
+        for row in _read(_grouped(stmt, h.community_id, group)):
             cid, (n_open, n_pledged) = _split(row, group)
             f = out.setdefault(cid, Figures())
             f.open_houses, f.pledged = n_open, n_pledged
@@ -225,7 +237,7 @@ def _median_pending(group: bool) -> dict[int | None, dt.datetime]:
         .where(m.status == RecordStatus.PENDING)
         .subquery()
     )
-    rows = db.session.execute(
+    rows = _read(
         select(sub.c.cid, sub.c.at).where(sub.c.rn * 2 >= sub.c.n, sub.c.rn * 2 <= sub.c.n + 2)
     )
     middle: dict[int | None, list[dt.datetime]] = {}
@@ -304,7 +316,7 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
                 func.min(case((pending_at(t), m.created_at))),
             ]
         stmt = select(*cols).where(m.created_at <= ends[-1])
-        for row in db.session.execute(_grouped(stmt, m.community_id, group)):
+        for row in _read(_grouped(stmt, m.community_id, group)):
             cid, values = _split(row, group)
             for i, f in enumerate(months_of(cid)):
                 n_pending, oldest = values[2 * i : 2 * i + 2]
@@ -334,7 +346,7 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
                 func.sum(case((and_(open_at, h.pledge_signed_at <= t), 1), else_=0)),
             ]
         stmt = select(*house_cols).where(h.created_at <= ends[-1])
-        for row in db.session.execute(_grouped(stmt, h.community_id, group)):
+        for row in _read(_grouped(stmt, h.community_id, group)):
             cid, values = _split(row, group)
             for i, f in enumerate(months_of(cid)):
                 f.open_houses, f.pledged = int(values[2 * i] or 0), int(values[2 * i + 1] or 0)
@@ -349,7 +361,7 @@ def monthly(now: dt.datetime | None = None, months: int = 12) -> dict[int | None
             )
             .group_by(index, e.kind)
         )
-        for row in db.session.execute(_grouped(stmt, e.community_id, group)):
+        for row in _read(_grouped(stmt, e.community_id, group)):
             cid, (i, kind, n) = _split(row, group)
             f = months_of(cid)[int(i)]
             if kind == EventKind.MOVED_IN:
@@ -408,9 +420,19 @@ class Snapshot:
 
 
 def refresh(now: dt.datetime | None = None) -> Snapshot:
-    """Compute every figure and store it as the new snapshot (the caller commits)."""
+    """Compute every figure and store it as the new snapshot (the caller commits).
+
+    The reading runs on a connection of its own in a *deferred* transaction on SQLite, so
+    the minute it can take on a large ledger holds no write lock; only the short insert of
+    the new rows goes through the session."""
     now = now or utcnow()
-    current_figures, by_month = current(now), monthly(now)
+    with db.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        token = _reader.set(conn)
+        try:
+            current_figures, by_month = current(now), monthly(now)
+        finally:
+            _reader.reset(token)
+            conn.rollback()
     rows = []
     for cid, f in current_figures.items():
         rows.append(_row(now, cid, "now", f))
