@@ -92,6 +92,10 @@ def load_config(instance_path: Path) -> dict[str, Any]:
             "PORTAL_APPOINTMENT_CANCEL_CUTOFF_MINUTES", 120
         ),
         "APPOINTMENT_NO_SHOW_LIMIT": _env_int("PORTAL_APPOINTMENT_NO_SHOW_LIMIT", 2),
+        # Registry: closed ledger records are anonymised after this many days.
+        "REGISTRY_RETENTION_DAYS": _env_int("PORTAL_REGISTRY_RETENTION_DAYS", 3 * 365),
+        # Registry: the stored ledger figures are recomputed when older than this (seconds).
+        "REGISTRY_FIGURES_MAX_AGE": _env_int("PORTAL_REGISTRY_FIGURES_MAX_AGE", 1200),
         # Number of reverse proxies in front (nginx = 1): trust their X-Forwarded-* headers so
         # the client's address reaches the limiter and the audit log, and https is known.
         "PROXY_COUNT": _env_int("PORTAL_PROXY_COUNT", 0),

@@ -11,6 +11,7 @@ from portal.db import Base
 from portal.jobs_housing import models as jobs_housing  # noqa: F401
 from portal.notices import models as notices  # noqa: F401
 from portal.notifications import models as notifications  # noqa: F401
+from portal.registry import figures as registry_figures  # noqa: F401
 from portal.registry import models as registry  # noqa: F401
 from portal.security import models as security  # noqa: F401
 from portal.station import models as station  # noqa: F401

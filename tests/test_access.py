@@ -219,6 +219,17 @@ ACCESS = {
     "api.registry_confirm": STAFF,
     "api.registry_reject": STAFF,
     "api.registry_permit_status": STAFF,
+    "registry.ledger": STAFF,
+    "registry.ledger_export": STAFF,
+    "registry.ledger_migrant": STAFF,
+    "registry.ledger_reveal": STAFF,
+    "registry.ledger_houses": STAFF,
+    "registry.ledger_house": STAFF,
+    "registry.ledger_figures": STAFF,
+    "api.registry_ledger": STAFF,
+    "api.registry_ledger_houses": STAFF,
+    "api.registry_ledger_export": STAFF,
+    "api.registry_figures": STAFF,
 }
 
 ARGS = {
@@ -257,6 +268,9 @@ ARGS = {
     "permit_id": 1,
     "fmt": "csv",
     "exception_id": 1,
+    "migrant_id": 1,
+    "house_id": 1,
+    "fmt": "csv",
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]
