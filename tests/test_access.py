@@ -269,8 +269,6 @@ ARGS = {
     "fmt": "csv",
     "exception_id": 1,
     "migrant_id": 1,
-    "house_id": 1,
-    "fmt": "csv",
 }
 
 ROLES = ["anonymous", "resident", "officer", "admin"]
