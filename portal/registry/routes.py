@@ -48,18 +48,6 @@ from portal.security.access import login_required, require, staff_required
 from portal.templating import Page, page_arg
 
 
-def ledger_url(endpoint: str, **values: Any) -> str | None:
-    """A link into the officers' ledger pages when that part of the feature is installed."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
-
-
-@bp.app_context_processor
-def _registry_helpers() -> dict[str, Any]:
-    return {"registry_ledger_url": ledger_url}
-
-
 def communities() -> list[Community]:
     return list(db.session.scalars(select(Community).order_by(Community.id)))
 
