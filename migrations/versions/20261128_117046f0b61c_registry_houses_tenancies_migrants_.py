@@ -1,7 +1,7 @@
 """registry: houses, tenancies, migrants, permits, events
 
 Revision ID: 117046f0b61c
-Revises: c71a66c8d06f
+Revises: 6c1d2a9e4b70
 Create Date: 2026-11-28 23:48:28.303304
 
 Reviewed by hand: the ledger keeps everything (no ON DELETE CASCADE); indexes serve the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "117046f0b61c"
-down_revision = "c71a66c8d06f"
+down_revision = "6c1d2a9e4b70"
 branch_labels = None
 depends_on = None
 

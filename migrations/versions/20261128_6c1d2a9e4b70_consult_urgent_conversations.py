@@ -1,7 +1,7 @@
 """consult: conversations marked urgent by an emergency word
 
 Revision ID: 6c1d2a9e4b70
-Revises: 226ee398ea6d
+Revises: c71a66c8d06f
 Create Date: 2026-11-28 23:55:00.000000
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '6c1d2a9e4b70'
-down_revision = '226ee398ea6d'
+down_revision = 'c71a66c8d06f'
 branch_labels = None
 depends_on = None
 
