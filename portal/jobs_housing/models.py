@@ -137,10 +137,15 @@ class Listing(Base):
         # The public search: newest first or by price, with or without kind / community.
         Index("ix_listings_live_new", "live", "published_at"),
         Index("ix_listings_live_kind_new", "live", "kind", "published_at"),
-        Index("ix_listings_live_price", "live", "kind", "price"),
         Index("ix_listings_live_rooms_price", "live", "kind", "rooms", "price"),
-        Index("ix_listings_live_community_price", "live", "community_id", "price"),
         Index("ix_listings_live_community_new", "live", "community_id", "published_at"),
+        # A price range: ordered by price as it stands, and covering ``published_at`` so
+        # "newest first" sorts the matching (id, published_at) pairs from the index alone,
+        # never reading the table rows of every match (search selects ids first).
+        Index("ix_listings_live_kind_price_new", "live", "kind", "price", "published_at"),
+        Index(
+            "ix_listings_live_community_price_new", "live", "community_id", "price", "published_at"
+        ),
         Index("ix_listings_status_submitted", "status", "submitted_at"),
     )
 

@@ -402,6 +402,20 @@ def review(lid: int) -> Any:
     )
 
 
+@bp.cli.command("search-reindex")
+@click.argument("kinds", nargs=-1)
+def search_reindex_command(kinds: tuple[str, ...]) -> None:
+    """Rebuild the keyword index (all kinds, or those named), e.g. after an upgrade."""
+    from portal import search
+
+    for kind in kinds or search.kinds():
+        if kind not in search.kinds():
+            raise click.BadParameter(f"unknown kind {kind!r}; known: {search.kinds()}")
+        n = search.reindex(kind)
+        db.session.commit()
+        click.echo(f"{kind}: {n} documents indexed")
+
+
 @bp.cli.command("expire-listings")
 def expire_listings_command() -> None:
     """Remind and expire board listings (safe to run from cron, and twice)."""

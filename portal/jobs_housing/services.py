@@ -35,6 +35,7 @@ from portal.jobs_housing.models import (
     ReportReason,
 )
 from portal.notifications.services import notify
+from portal import search as fulltext
 from portal.security import audit
 from portal.security.uploads import store_image, stored_path
 
@@ -78,11 +79,29 @@ def _from_json(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+SEARCH_KIND = "listing"
+SEARCHED_FIELDS = ("title", "org_name", "address", "description", "requirements", "hours")
+
+
+def _search_text(row: Any) -> str:
+    return "\n".join(str(getattr(row, k) or "") for k in SEARCHED_FIELDS)
+
+
+@fulltext.register_source(SEARCH_KIND)
+def _all_listing_texts() -> list[tuple[int, str]]:
+    cols = [getattr(Listing, k) for k in SEARCHED_FIELDS]
+    return [(row.id, _search_text(row)) for row in db.session.execute(select(Listing.id, *cols))]
+
+
 def _apply(listing: Listing, data: dict[str, Any]) -> None:
+    """Set the public version; the keyword index follows it (the listing must have an id,
+    or get one at the caller's next flush and be indexed there)."""
     for key in listing.fields:
         if key in data:
             setattr(listing, key, data[key])
     listing.price = _price({k: getattr(listing, k) for k in listing.fields}, listing.kind)
+    if listing.id is not None:
+        fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
 
 
 # ---- posting ----------------------------------------------------------------------------
@@ -122,6 +141,7 @@ def create_listing(
     _apply(listing, data)
     db.session.add(listing)
     db.session.flush()
+    fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
     audit.record(user, "listing.create", obj=listing, kind=kind.value)
     return listing
 
@@ -476,9 +496,8 @@ def search(
         conds.append(Listing.rooms == rooms)
     if housing:
         conds.append(Listing.housing_provided.is_(True))
-    if q:
-        like = "%" + q.replace("\\", "").replace("%", "").replace("_", "")[:40] + "%"
-        conds.append(Listing.title.like(like) | Listing.address.like(like))
+    if q and fulltext.query_tokens(q):
+        conds.append(fulltext.condition(Listing.id, SEARCH_KIND, q, few=MAX_RESULTS))
     order = {
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
@@ -490,19 +509,31 @@ def search(
     page = min(page, max(1, -(-MAX_RESULTS // per_page)))
     if total <= (page - 1) * per_page:
         return [], total  # nothing on this page: skip the ordered query
+    # Ids first, then the rows: the ordered query reads only indexes (a price range sorts
+    # its matches' (id, published_at) from a covering index), and only the page's rows
+    # are read from the table.
+    ids = list(
+        db.session.scalars(
+            select(Listing.id)
+            .where(*conds)
+            .order_by(*order)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    if not ids:
+        return [], total
     rows = db.session.scalars(
         select(Listing)
-        .where(*conds)
+        .where(Listing.id.in_(ids))
         .options(
             selectinload(Listing.community),
             selectinload(Listing.photos),
             selectinload(Listing.poster),
         )
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     )
-    return list(rows), total
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id], total
 
 
 # ---- reports -----------------------------------------------------------------------------

@@ -294,3 +294,32 @@ def test_community_changes_only_before_publication(ctx, board):
     live = published(board, address="别处 1 号")
     with pytest.raises(DomainError):
         svc.update_listing(u(board["landlord"]), live, RENTAL, board["other_community"])
+
+
+def test_keyword_search_uses_the_index_and_follows_the_public_version(ctx, board):
+    flat = published(board)
+    job = svc.create_listing(
+        u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False
+    )
+    svc.submit(u(board["employer"]), job)
+    svc.approve(u(board["officer"]), job)
+    draft = rental(board, title="天桥社区草稿房源", address="别处 9 号")
+
+    def found(q: str, **kw) -> list[int]:
+        return [r.id for r in svc.search(q=q, **kw)[0]]
+
+    assert found("两室一厅") == [flat.id]
+    assert found("天桥社区") == [job.id, flat.id]  # the draft is not live
+    assert found("天桥社区", kind="rental") == [flat.id]
+    assert found("保洁") == [job.id]  # title
+    assert found("身体健康") == [job.id]  # requirements
+    assert found("测试公司") == [job.id]  # organisation
+    assert found("公交") == [flat.id]  # description
+    assert found("地铁") == []
+    assert found("，，") == found("") == [job.id, flat.id]  # no tokens: no keyword filter
+    # An edit under review is not searchable; the public version is, until approval.
+    svc.update_listing(u(board["landlord"]), flat, {**RENTAL, "title": "北环精装一室"})
+    assert found("北环") == [] and found("两室一厅") == [flat.id]
+    svc.approve(u(board["officer"]), flat)
+    assert found("北环") == [flat.id] and found("两室一厅") == []
+    assert draft.id not in found("草稿")
