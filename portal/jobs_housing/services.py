@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from portal import search as fulltext
 from portal.accounts import services as accounts
 from portal.accounts.models import User
 from portal.backoffice.panels import Panel, register_panel
@@ -35,7 +36,6 @@ from portal.jobs_housing.models import (
     ReportReason,
 )
 from portal.notifications.services import notify
-from portal import search as fulltext
 from portal.security import audit
 from portal.security.uploads import store_image, stored_path
 
