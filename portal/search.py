@@ -204,14 +204,16 @@ def condition(id_column: Any, kind: str, query: str, *, few: int = 1000) -> Any:
     """``id_column IN match(kind, query)`` in the shape that stays fast at any size, for a
     query that also filters and orders by the caller's own indexed columns.
 
-    Few matching documents (at most ``few``): the database fetches each by its id and
-    sorts them — cheap while they are few. Many: ``id + 0`` keeps it from doing that
-    (thousands of row reads for a common word); it walks the caller's ordered index
-    instead and probes the (hashed) set of matches, stopping at the page's LIMIT, which
-    costs about the same whether 1,000 or 100,000 documents are stored."""
+    Few matching documents (at most ``few``): their ids are fetched once and the caller's
+    query looks each up by primary key — the index is read once, not once per statement
+    (count, then page). Many: ``id + 0`` keeps the database from fetching thousands of
+    rows by id; it walks the caller's ordered index instead and probes the (hashed) set
+    of matches, stopping at the page's LIMIT, which costs about the same whether 1,000
+    or 100,000 documents are stored."""
     sub = match(kind, query)
-    if count(kind, query, few + 1) <= few:
-        return id_column.in_(sub)
+    ids = list(db.session.scalars(sub.limit(few + 1)))
+    if len(ids) <= few:
+        return id_column.in_(ids)
     return (id_column + 0).in_(sub)
 
 

@@ -177,6 +177,8 @@ ACCESS = {
     "api.confirm_agreement": USER,
     "jobs_housing.agreement_templates": ADMIN,
     "jobs_housing.delete_photo": USER,
+    "jobs_housing.reported": STAFF,
+    "jobs_housing.report_action": STAFF,
 }
 
 ARGS = {

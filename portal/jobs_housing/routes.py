@@ -368,6 +368,46 @@ def moderation() -> Any:
     )
 
 
+@bp.route("/backoffice/listings/reported")
+@staff_required
+def reported() -> Any:
+    """Live listings with open reports, most recently reported first."""
+    page = page_arg()
+    rows, total = svc.reported_listings(current_user, page=page, per_page=REPORTED_PER_PAGE)
+    return render_template(
+        "jobs_housing/reported.html",
+        page=Page(rows, total, page, REPORTED_PER_PAGE),
+        form=ModerationForm(),
+    )
+
+
+REPORTED_PER_PAGE = 20
+REPORT_ACTIONS = {"dismiss": svc.dismiss_reports, "suspend": svc.suspend_for_review}
+
+
+@bp.route("/backoffice/listings/<int:lid>/reports/<action>", methods=["POST"])
+@staff_required
+def report_action(lid: int, action: str) -> Any:
+    """Dismiss a listing's open reports, or take it off the board for review."""
+    fn = REPORT_ACTIONS.get(action) or abort(404)
+    listing = _listing(lid)
+    require(listing.can_moderate(current_user))
+    form = ModerationForm()
+    if not form.validate_on_submit():
+        flash(_("提交的内容有误。"), "error")
+        return redirect(url_for("jobs_housing.reported")), 303
+    try:
+        fn(current_user, listing, (form.note.data or "").strip())
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("jobs_housing.reported")), 303
+    if action == "suspend":
+        flash(_("已下架，请在审核页面作出决定。"), "success")
+        return redirect(url_for("jobs_housing.review", lid=lid))
+    flash(_("举报已驳回，信息继续展示。"), "success")
+    return redirect(url_for("jobs_housing.reported"))
+
+
 @bp.route("/backoffice/listings/<int:lid>", methods=["GET", "POST"])
 @staff_required
 def review(lid: int) -> Any:

@@ -578,6 +578,110 @@ def report(user: User, listing: Listing, reason: ReportReason, note: str = "") -
     return r
 
 
+def _served(officer: User) -> list[Any]:
+    if officer.role == "admin":
+        return []
+    return [Listing.community_id.in_([c.id for c in officer.served_communities])]
+
+
+def reported_listings(
+    officer: User, page: int = 1, per_page: int = 20
+) -> tuple[list[tuple[Listing, int, list[tuple[ReportReason, int]], dt.datetime]], int]:
+    """Live listings in the officer's communities with unresolved reports, most recently
+    reported first: (listing, distinct reporters, [(reason, count)], newest report time),
+    and how many such listings there are."""
+    conds = [Listing.live.is_(True), ListingReport.resolved.is_(False), *_served(officer)]
+    total = (
+        db.session.scalar(
+            select(func.count(func.distinct(Listing.id)))
+            .select_from(Listing)
+            .join(ListingReport, ListingReport.listing_id == Listing.id)
+            .where(*conds)
+        )
+        or 0
+    )
+    newest = func.max(ListingReport.created_at).label("newest")
+    reporters = func.count(func.distinct(ListingReport.reporter_id)).label("reporters")
+    page_rows = db.session.execute(
+        select(Listing.id, reporters, newest)
+        .join(ListingReport, ListingReport.listing_id == Listing.id)
+        .where(*conds)
+        .group_by(Listing.id)
+        .order_by(newest.desc(), Listing.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    ids = [r.id for r in page_rows]
+    listings = {
+        row.id: row
+        for row in db.session.scalars(
+            select(Listing)
+            .where(Listing.id.in_(ids))
+            .options(selectinload(Listing.community), selectinload(Listing.poster))
+        )
+    }
+    reasons: dict[int, list[tuple[ReportReason, int]]] = {i: [] for i in ids}
+    for lid, reason, n in db.session.execute(
+        select(ListingReport.listing_id, ListingReport.reason, func.count())
+        .where(ListingReport.listing_id.in_(ids), ListingReport.resolved.is_(False))
+        .group_by(ListingReport.listing_id, ListingReport.reason)
+        .order_by(ListingReport.listing_id, func.count().desc(), ListingReport.reason)
+    ):
+        reasons[lid].append((ReportReason(reason), n))
+    return [(listings[r.id], r.reporters, reasons[r.id], r.newest) for r in page_rows], total
+
+
+def _open_reports(listing: Listing) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ListingReport)
+            .where(ListingReport.listing_id == listing.id, ListingReport.resolved.is_(False))
+        )
+        or 0
+    )
+
+
+def dismiss_reports(officer: User, listing: Listing, note: str) -> int:
+    """The reports are unfounded: they are marked handled and the listing stays live."""
+    if not note.strip():
+        raise DomainError(_("请填写理由。"), field="note")
+    n = _open_reports(listing)
+    if n == 0:
+        raise DomainError(_("这条信息没有待处理的举报。"))
+    db.session.execute(
+        update(ListingReport)
+        .where(ListingReport.listing_id == listing.id, ListingReport.resolved.is_(False))
+        .values(resolved=True)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    audit.record(
+        officer, "listing.reports_dismiss", subject=listing.poster, obj=listing, note=note, n=n
+    )
+    return n
+
+
+def suspend_for_review(officer: User, listing: Listing, note: str) -> None:
+    """Take a reported live listing off the board and back to review (approve, reject or
+    request changes follow on the review page). The reports stay for that review."""
+    if not note.strip():
+        raise DomainError(_("请填写理由。"), field="note")
+    if not listing.live:
+        raise DomainError(_("只有正在展示的信息可以下架复审。"))
+    listing.live = False
+    listing.status = ListingStatus.PENDING
+    listing.submitted_at = utcnow()
+    listing.moderator_note = note
+    db.session.flush()
+    audit.record(officer, "listing.suspend", subject=listing.poster, obj=listing, note=note)
+    _notify_poster(
+        listing,
+        _l("您的信息已暂停展示"),
+        _l("“%(t)s”因举报暂停展示，社区民警将重新审核：%(n)s", t=listing.title, n=note),
+    )
+
+
 def reports_for(listing: Listing) -> list[ListingReport]:
     return list(
         db.session.scalars(
