@@ -335,7 +335,7 @@ def applications() -> Any:
 @bp.route("/applications/<int:aid>/<action>", methods=["POST"])
 @operation(
     "jobs_housing",
-    "accept or decline (poster), consent to share phones (seeker)",
+    "accept or decline (poster); consent to share phones, or withdraw (seeker)",
     response=APPLICATION_SCHEMA,
     auth="any",
 )
@@ -345,14 +345,17 @@ def application_action(aid: int, action: str) -> Any:
     if (
         a is None
         or not a.can_be_seen_by(current_user)
-        or action not in ("accept", "decline", "consent")
+        or action not in ("accept", "decline", "consent", "withdraw")
     ):
         return error(404, "not_found", _("申请不存在。"))
     try:
-        if action == "consent":
+        if action in ("consent", "withdraw"):
             if a.seeker_id != current_user.id:
                 return error(403, "forbidden", _("无权操作。"))
-            svc.consent_to_share(current_user, a)
+            if action == "consent":
+                svc.consent_to_share(current_user, a)
+            else:
+                svc.withdraw_application(current_user, a)
         else:
             if a.listing.poster_id != current_user.id:
                 return error(403, "forbidden", _("无权操作。"))

@@ -242,6 +242,8 @@ def confirm(user: User, agreement: Agreement, password: str, sha: str | None = N
         raise DomainError(_("您不是协议的一方。"), code="forbidden")
     if agreement.status == AgreementStatus.SIGNED:
         raise DomainError(_("协议已签署。"))
+    if agreement.application.status != ApplicationStatus.ACCEPTED:
+        raise DomainError(_("申请已撤回，该协议不能再签署。"))
     if not check_password(user.password_hash, password or ""):
         raise DomainError(_("密码不正确。"), field="password", code="bad_password")
     if sha is not None and sha != agreement.text_sha256:

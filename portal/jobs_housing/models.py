@@ -139,6 +139,9 @@ class Listing(Base):
         Index("ix_listings_live_kind_new", "live", "kind", "published_at"),
         Index("ix_listings_live_rooms_price", "live", "kind", "rooms", "price"),
         Index("ix_listings_live_community_new", "live", "community_id", "published_at"),
+        Index(
+            "ix_listings_live_kind_housing_new", "live", "kind", "housing_provided", "published_at"
+        ),
         # A price range: ordered by price as it stands, and covering ``published_at`` so
         # "newest first" sorts the matching (id, published_at) pairs from the index alone,
         # never reading the table rows of every match (search selects ids first).

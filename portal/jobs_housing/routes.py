@@ -339,12 +339,15 @@ def my_applications() -> Any:
 @login_required
 def application_action(aid: int, action: str) -> Any:
     a = svc.get(Application, aid) or abort(404)
-    if action not in ("accept", "decline", "consent"):
+    if action not in ("accept", "decline", "consent", "withdraw"):
         abort(404)
     try:
-        if action == "consent":
+        if action in ("consent", "withdraw"):
             require(a.seeker_id == current_user.id)
-            svc.consent_to_share(current_user, a)
+            if action == "consent":
+                svc.consent_to_share(current_user, a)
+            else:
+                svc.withdraw_application(current_user, a)
             target = url_for("jobs_housing.my_applications")
         else:
             require(a.listing.poster_id == current_user.id)

@@ -26,6 +26,8 @@ from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
 from portal.jobs_housing.models import (
+    Agreement,
+    AgreementStatus,
     Application,
     ApplicationStatus,
     Kind,
@@ -771,6 +773,35 @@ def consent_to_share(seeker: User, a: Application) -> None:
     a.seeker_consents = True
     db.session.flush()
     audit.record(seeker, "listing.application.consent", obj=a.listing)
+
+
+def withdraw_application(seeker: User, a: Application) -> None:
+    """The seeker takes back an application (pending or accepted) while no agreement is
+    signed; the poster is told. An unsigned agreement of it can no longer be signed."""
+    if a.seeker_id != seeker.id:
+        raise DomainError(_("无权操作。"), code="forbidden")
+    if a.status not in (ApplicationStatus.PENDING, ApplicationStatus.ACCEPTED):
+        raise DomainError(_("该申请已结束，不能撤回。"))
+    signed = db.session.scalar(
+        select(Agreement.id).where(
+            Agreement.application_id == a.id, Agreement.status == AgreementStatus.SIGNED
+        )
+    )
+    if signed is not None:
+        raise DomainError(_("协议已签署，不能撤回申请。"))
+    before = a.status
+    a.status = ApplicationStatus.WITHDRAWN
+    a.seeker_consents = False
+    a.decided_at = utcnow()
+    db.session.flush()
+    audit.record(seeker, "listing.application.withdraw", obj=a.listing, was=before.value)
+    notify(
+        a.listing.poster,
+        _l("申请人撤回了申请"),
+        _l("“%(t)s”的一条申请已被申请人撤回。", t=a.listing.title),
+        link=f"/board/{a.listing_id}/applications",
+        kind="jobs_housing",
+    )
 
 
 def phone_of(user: User) -> str | None:

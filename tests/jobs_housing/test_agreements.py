@@ -165,3 +165,77 @@ def test_admin_edits_the_template_for_future_agreements(app, client, board):
     officer = app.test_client()
     login(officer, "officer@example.com")
     assert officer.get("/backoffice/agreement-templates").status_code == 403
+
+
+def test_seeker_withdraws_before_signing_and_poster_is_told(ctx, board):
+    from portal.jobs_housing.models import ApplicationStatus
+    from portal.notifications.models import Notification
+
+    listing = published(board)
+    seeker = u(board["seekers"][1])
+    pending = svc.apply(seeker, listing, "想租")
+    with pytest.raises(DomainError):
+        svc.withdraw_application(u(board["seekers"][2]), pending)  # not theirs
+    svc.withdraw_application(seeker, pending)
+    assert pending.status == ApplicationStatus.WITHDRAWN
+    with pytest.raises(DomainError):
+        svc.withdraw_application(seeker, pending)  # already over
+    with pytest.raises(DomainError):
+        svc.decide_application(u(board["landlord"]), pending, True)
+    told = db.session.scalars(
+        select(Notification.title).where(Notification.user_id == board["landlord"])
+    ).all()
+    assert "申请人撤回了申请" in told
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "listing.application.withdraw")
+    )
+    assert entry.detail["was"] == "pending"
+
+    # Accepted, agreement drafted but unsigned: withdrawing voids the draft.
+    verified = u(board["seekers"][0])
+    other = svc.apply(verified, listing, "也想租")
+    svc.decide_application(u(board["landlord"]), other, True)
+    svc.consent_to_share(verified, other)
+    ag = agreements.start_agreement(u(board["landlord"]), other)
+    svc.withdraw_application(verified, other)
+    assert not other.phones_shared
+    with pytest.raises(DomainError):
+        agreements.confirm(u(board["landlord"]), ag, PASSWORD)
+    assert ag.status == AgreementStatus.AWAITING
+
+
+def test_withdrawal_refused_once_signed(ctx, board):
+    listing, a = _accepted(board)
+    ag = agreements.start_agreement(u(board["landlord"]), a)
+    agreements.confirm(u(board["landlord"]), ag, PASSWORD)
+    agreements.confirm(u(board["seekers"][0]), ag, PASSWORD)
+    with pytest.raises(DomainError) as err:
+        svc.withdraw_application(u(board["seekers"][0]), a)
+    assert "已签署" in err.value.message
+    assert a.status.value == "accepted"
+
+
+def test_withdraw_through_page_and_api(app, client, board):
+    from portal.jobs_housing.models import Application
+
+    with app.app_context():
+        listing = published(board)
+        a = svc.apply(u(board["seekers"][0]), listing, "想租")
+        b = svc.apply(u(board["seekers"][1]), listing, "想租")
+        db.session.commit()
+        aid, bid = a.id, b.id
+    login(client, "seeker0@example.com")
+    page = client.get("/board/applications").get_data(as_text=True)
+    assert "撤回申请" in page and "确定撤回这条申请" in page
+    landlord = app.test_client()
+    login(landlord, "landlord@example.com")
+    assert landlord.post(f"/board/applications/{aid}/withdraw").status_code == 403
+    assert client.post(f"/board/applications/{aid}/withdraw").status_code == 302
+    assert client.post(f"/board/applications/{aid}/withdraw").status_code == 303  # over
+    assert "撤回申请" not in client.get("/board/applications").get_data(as_text=True)
+    other = app.test_client()
+    login(other, "seeker1@example.com")
+    resp = other.post(f"/api/v1/applications/{bid}/withdraw")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "withdrawn"
+    with app.app_context():
+        assert db.session.get(Application, aid).status.value == "withdrawn"
