@@ -211,6 +211,16 @@ class ConfirmAgreementForm(_BoardForm):
     sha256 = HiddenField()
 
 
+class StartAgreementForm(_BoardForm):
+    """The move-in or work start date printed in the agreement (checked by the service:
+    not in the past, at most 180 days ahead)."""
+
+    start_date = DateField(
+        _l("起始日期（入住或上岗日期）"),
+        validators=[_required(_l("请选择起始日期。"))],
+    )
+
+
 class AgreementTemplateForm(_BoardForm):
     kind = SelectField(
         _l("协议类型"),

@@ -317,6 +317,8 @@ class Agreement(Base):
     kind: Mapped[Kind] = mapped_column(str_enum(Kind, 10))
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
+    # The move-in or work start date chosen when the agreement was drafted (in the text).
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[AgreementStatus] = mapped_column(
         str_enum(AgreementStatus), default=AgreementStatus.AWAITING, index=True
     )
@@ -350,7 +352,7 @@ def _refuse_agreement_changes(session: Session, _ctx: Any, _instances: Any) -> N
         if obj in session.deleted:
             raise AgreementIsImmutable("agreements cannot be deleted")
         state = inspect(obj)
-        for name in ("text", "text_sha256", "kind", "application_id", "listing_id"):
+        for name in ("text", "text_sha256", "kind", "application_id", "listing_id", "start_date"):
             if state.attrs[name].history.has_changes():
                 raise AgreementIsImmutable(f"agreement {name} cannot change")
         hist = state.attrs["status"].history

@@ -25,6 +25,7 @@ from portal.jobs_housing.forms import (
     PhotoForm,
     RentalForm,
     ReportForm,
+    StartAgreementForm,
 )
 from portal.jobs_housing.models import (
     Agreement,
@@ -470,17 +471,41 @@ def expire_listings_command() -> None:
 # ---- agreements --------------------------------------------------------------------------
 
 
-@bp.route("/board/applications/<int:aid>/agreement", methods=["POST"])
+@bp.route("/board/applications/<int:aid>/agreement", methods=["GET", "POST"])
 @login_required
 def start_agreement(aid: int) -> Any:
+    """The poster picks the start date, then the agreement text is generated."""
     a = svc.get(Application, aid) or abort(404)
     require(a.listing.poster_id == current_user.id)
-    try:
-        agreement = agreements.start_agreement(current_user, a)
-    except DomainError as err:
-        flash(err.message, "error")
-        return redirect(url_for("jobs_housing.applications", lid=a.listing_id)), 303
-    return redirect(url_for("jobs_housing.agreement", agid=agreement.id))
+    existing = agreements.agreement_for(a)
+    if existing is not None:
+        return redirect(url_for("jobs_housing.agreement", agid=existing.id))
+    form = StartAgreementForm()
+    status = 200
+    if request.method == "GET":
+        form.start_date.data = agreements.suggested_start(a.listing)
+    elif form.validate_on_submit():
+        try:
+            agreement = agreements.start_agreement(current_user, a, form.start_date.data)
+        except DomainError as err:
+            if err.field == "start_date":
+                form.start_date.errors = [err.message]
+            else:
+                flash(err.message, "error")
+            status = 409
+        else:
+            return redirect(url_for("jobs_housing.agreement", agid=agreement.id))
+    else:
+        status = 422
+    return (
+        render_template(
+            "jobs_housing/start_agreement.html",
+            application=a,
+            form=form,
+            max_days=agreements.MAX_START_DAYS,
+        ),
+        status,
+    )
 
 
 @bp.route("/board/agreements/<int:agid>")
