@@ -170,7 +170,9 @@ class JobForm(_ListingBase):
 
 
 class PhotoForm(_BoardForm):
-    photo = FileField(_l("照片"))
+    photo = FileField(
+        _l("照片"), render_kw={"accept": "image/jpeg,image/png,image/webp"}
+    )
 
 
 class ModerationForm(_BoardForm):

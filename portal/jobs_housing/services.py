@@ -39,7 +39,7 @@ from portal.jobs_housing.models import (
 )
 from portal.notifications.services import notify
 from portal.security import audit
-from portal.security.uploads import store_image, stored_path
+from portal.security.uploads import WEB_PHOTO_FORMATS, store_image, stored_path
 
 LIFETIME = dt.timedelta(days=30)
 REMIND_BEFORE = dt.timedelta(days=3)
@@ -238,7 +238,7 @@ def add_photo(user: User, listing: Listing, upload: Any) -> ListingPhoto:
         raise DomainError(_("每条信息最多 %(n)s 张照片。", n=MAX_PHOTOS), field="photo")
     if listing.status in (ListingStatus.WITHDRAWN, ListingStatus.FILLED, ListingStatus.REJECTED):
         raise DomainError(_("当前状态下不能修改。"))
-    name = store_image(upload, "listings", max_side=1280)
+    name = store_image(upload, "listings", max_side=1280, formats=WEB_PHOTO_FORMATS)
     photo = ListingPhoto(listing_id=listing.id, filename=name, approved=False)
     db.session.add(photo)
     listing.photos.append(photo)

@@ -325,3 +325,28 @@ def test_officer_reported_listings_page_and_actions(app, client, board):
         )
     review = officer.get(f"/backoffice/listings/{lid}").get_data(as_text=True)
     assert "要收中介费" in review and 'value="reject"' in review
+
+
+def test_webp_photo_is_accepted_reencoded_and_served(app, client, board):
+    img = Image.new("RGB", (1800, 900), (20, 160, 60))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCameraMaker"
+    buf = io.BytesIO()
+    img.save(buf, "WEBP", exif=exif.tobytes())
+    lid = _post_rental(client)
+    form_page = client.get(f"/board/{lid}/edit").get_data(as_text=True)
+    assert "image/webp" in form_page  # the file picker offers WebP
+    resp = client.post(
+        f"/board/{lid}/photos",
+        data={"photo": (io.BytesIO(buf.getvalue()), "room.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        photo = db.session.scalar(select(ListingPhoto))
+        assert photo.filename.endswith(".webp")
+        pid = photo.id
+    served = client.get(f"/board/photos/{pid}")
+    assert served.status_code == 200 and served.mimetype == "image/webp"
+    assert b"SecretCameraMaker" not in served.data
+    assert Image.open(io.BytesIO(served.data)).size == (1280, 640)
