@@ -141,13 +141,34 @@ def _identity(user: User, who: str) -> tuple[str, str]:
 REQUIRED_PLACEHOLDERS = ("$poster_name", "$poster_id", "$seeker_name", "$seeker_id")
 
 
+def template_problems(kind: Kind, body: str) -> list[str]:
+    """What a wording lacks: the parties' placeholders, and for rentals the pledge."""
+    problems = [p for p in REQUIRED_PLACEHOLDERS if p not in body]
+    if kind == Kind.RENTAL and "治安责任保证书" not in body:
+        problems.append("治安责任保证书")
+    return problems
+
+
+def _configured(kind: Kind, default: str) -> str:
+    body = (current_app.config.get("JOBS_HOUSING_AGREEMENT_TEMPLATES") or {}).get(kind.value)
+    if not body:
+        return default
+    missing = template_problems(kind, body)
+    if missing:
+        current_app.logger.warning(
+            "agreement template %s.txt lacks %s; the built-in wording is used", kind, missing
+        )
+        return default
+    return str(body)
+
+
 def templates() -> dict[Kind, str]:
-    """The admins' wording where saved, else the configured one, else the default."""
-    custom = current_app.config.get("JOBS_HOUSING_AGREEMENT_TEMPLATES") or {}
+    """The admins' wording where saved, else the configured one (from
+    ``PORTAL_JOBS_HOUSING_AGREEMENT_DIR``) if complete, else the built-in one."""
     saved = {t.kind: t.body for t in db.session.scalars(select(AgreementTemplate))}
     return {
-        Kind.RENTAL: saved.get("rental") or custom.get("rental", RENTAL_TEMPLATE),
-        Kind.JOB: saved.get("job") or custom.get("job", JOB_TEMPLATE),
+        Kind.RENTAL: saved.get("rental") or _configured(Kind.RENTAL, RENTAL_TEMPLATE),
+        Kind.JOB: saved.get("job") or _configured(Kind.JOB, JOB_TEMPLATE),
     }
 
 

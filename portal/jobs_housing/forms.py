@@ -170,9 +170,7 @@ class JobForm(_ListingBase):
 
 
 class PhotoForm(_BoardForm):
-    photo = FileField(
-        _l("照片"), render_kw={"accept": "image/jpeg,image/png,image/webp"}
-    )
+    photo = FileField(_l("照片"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
 
 
 class ModerationForm(_BoardForm):

@@ -542,7 +542,10 @@ def search(
 
 
 def report_threshold() -> int:
-    return int(current_app.config.get("JOBS_HOUSING_REPORT_THRESHOLD", 3))
+    """Distinct reporters that hide a live listing; never fewer than 2, so one user
+    cannot hide a listing alone whatever the configuration says."""
+    configured = current_app.config.get("JOBS_HOUSING_REPORT_THRESHOLD")
+    return max(2, int(3 if configured is None else configured))
 
 
 def report(user: User, listing: Listing, reason: ReportReason, note: str = "") -> ListingReport:
