@@ -66,7 +66,14 @@ class SearchDocument(Base):
     __tablename__ = "search_documents"
     __table_args__ = (
         UniqueConstraint("kind", "ref_id"),
-        Index("ix_search_documents_tokens", "tokens", postgresql_using="gin"),
+        # fastupdate off: a write updates the index at once instead of a pending list
+        # that every query scans until the next vacuum (writes are rare, reads are not).
+        Index(
+            "ix_search_documents_tokens",
+            "tokens",
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

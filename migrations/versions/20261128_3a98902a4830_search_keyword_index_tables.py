@@ -34,7 +34,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('search_documents', schema=None) as batch_op:
         batch_op.create_index('ix_search_documents_tokens', ['tokens'], unique=False,
-                              postgresql_using='gin')
+                              postgresql_using='gin',
+                              postgresql_with={'fastupdate': 'off'})
 
     op.create_table('search_tokens',
     sa.Column('kind', sa.String(length=30), nullable=False),
