@@ -136,29 +136,29 @@ def index_many(kind: str, docs: Iterable[tuple[int, str]]) -> None:
     rows = [(ref_id, tokens(text)) for ref_id, text in docs]
     if not rows:
         return
-    ids = [ref_id for ref_id, _ in rows]
-    for k in range(0, len(ids), 500):
-        chunk = ids[k : k + 500]
-        if _postgres():
+    if _postgres():
+        # An upsert: two transactions re-indexing the same document never collide.
+        for k in range(0, len(rows), 1000):
+            stmt = postgresql.insert(SearchDocument).values(
+                [{"kind": kind, "ref_id": r, "tokens": toks} for r, toks in rows[k : k + 1000]]
+            )
             db.session.execute(
-                delete(SearchDocument).where(
-                    SearchDocument.kind == kind, SearchDocument.ref_id.in_(chunk)
+                stmt.on_conflict_do_update(
+                    index_elements=["kind", "ref_id"], set_={"tokens": stmt.excluded.tokens}
                 )
             )
-        else:
-            db.session.execute(
-                delete(SearchToken).where(SearchToken.kind == kind, SearchToken.ref_id.in_(chunk))
+        return
+    # SQLite: one writer at a time, so delete-then-insert is safe.
+    ids = [ref_id for ref_id, _ in rows]
+    for k in range(0, len(ids), 500):
+        db.session.execute(
+            delete(SearchToken).where(
+                SearchToken.kind == kind, SearchToken.ref_id.in_(ids[k : k + 500])
             )
-    if _postgres():
-        values: list[dict[str, Any]] = [
-            {"kind": kind, "ref_id": ref_id, "tokens": toks} for ref_id, toks in rows
-        ]
-        table: Any = SearchDocument.__table__
-    else:
-        values = [{"kind": kind, "ref_id": r, "token": t} for r, toks in rows for t in toks]
-        table = SearchToken.__table__
+        )
+    values = [{"kind": kind, "ref_id": r, "token": t} for r, toks in rows for t in toks]
     for k in range(0, len(values), 5000):
-        db.session.execute(insert(table), values[k : k + 5000])
+        db.session.execute(insert(SearchToken.__table__), values[k : k + 5000])
 
 
 def index(kind: str, ref_id: int, text: str) -> None:
