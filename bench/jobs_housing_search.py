@@ -40,10 +40,12 @@ SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").spli
 QUERIES = [
     ("page newest", "/board"),
     ("page rentals by price", "/board?kind=rental&sort=price"),
+    ("page all by price", "/board?sort=price"),
     ("page community+range", "/board?community=3&min=1000&max=2000"),
     ("page rentals range new", "/board?kind=rental&min=1000&max=2000"),
     ("page keyword", "/board?q=厨师"),
     ("page 2 keywords", "/board?q=精装+天桥"),
+    ("page keyword by price", "/board?q=厨师&sort=price_desc"),
     ("api keyword+community", "/api/v1/listings?q=保洁&community=4"),
     ("page page 20", "/board?page=20"),
     ("api jobs+housing", "/api/v1/listings?kind=job&housing=1"),

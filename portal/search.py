@@ -23,7 +23,9 @@ Usage, in a service that owns the documents::
     search.index("listing", listing.id, text)          # after a flush; replaces
     search.remove("listing", listing.id)
     stmt = select(Listing).where(Listing.id.in_(search.match("listing", q)))
-    stmt = select(Listing).where(search.condition(Listing.id, "listing", q))  # faster
+    found = search.matches("listing", q)  # once per request, then:
+    count = select(func.count()).where(found.where(Listing.id), ...)
+    page = select(Listing.id).where(found.where(Listing.id, ordered=True), ...).order_by(...)
 
 ``index`` and ``remove`` flush nothing themselves: they run in the caller's transaction.
 """
@@ -33,6 +35,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -207,21 +210,40 @@ def count(kind: str, query: str, limit: int) -> int:
     return db.session.scalar(select(func.count()).select_from(sub)) or 0
 
 
-def condition(id_column: Any, kind: str, query: str, *, few: int = 1000) -> Any:
-    """``id_column IN match(kind, query)`` in the shape that stays fast at any size, for a
-    query that also filters and orders by the caller's own indexed columns.
+@dataclass(frozen=True)
+class Matches:
+    """The documents matching a query, fetched once per request: their ids when there are
+    at most ``few``, else only the SELECT that finds them."""
 
-    Few matching documents (at most ``few``): their ids are fetched once and the caller's
-    query looks each up by primary key — the index is read once, not once per statement
-    (count, then page). Many: ``id + 0`` keeps the database from fetching thousands of
-    rows by id; it walks the caller's ordered index instead and probes the (hashed) set
-    of matches, stopping at the page's LIMIT, which costs about the same whether 1,000
-    or 100,000 documents are stored."""
+    select: Select[Any]
+    ids: list[int] | None
+
+    def where(self, id_column: Any, *, ordered: bool = False) -> Any:
+        """``id_column IN (matches)`` in the shape that stays fast at any size.
+
+        Few: the ids are bound, and each is looked up by primary key. Many, for a count
+        (``ordered=False``): ``IN (SELECT ...)``, looked up by id until the count's LIMIT.
+        Many, for an ordered page (``ordered=True``): ``id + 0 IN (SELECT ...)`` keeps the
+        database from reading thousands of rows by id to sort them; it walks the caller's
+        ordered index instead, probing the hashed matches, and stops at the page's LIMIT
+        — about the same cost whether 1,000 or 100,000 documents are stored."""
+        if self.ids is not None:
+            return id_column.in_(self.ids)
+        if ordered:
+            return (id_column + 0).in_(self.select)
+        return id_column.in_(self.select)
+
+
+def matches(kind: str, query: str, *, few: int = 1000) -> Matches:
+    """Run ``match`` once (up to ``few`` + 1 ids) for a caller that counts and pages."""
     sub = match(kind, query)
     ids = list(db.session.scalars(sub.limit(few + 1)))
-    if len(ids) <= few:
-        return id_column.in_(ids)
-    return (id_column + 0).in_(sub)
+    return Matches(sub, ids if len(ids) <= few else None)
+
+
+def condition(id_column: Any, kind: str, query: str, *, few: int = 1000) -> Any:
+    """``matches(kind, query, few=few).where(id_column, ordered=True)`` in one call."""
+    return matches(kind, query, few=few).where(id_column, ordered=True)
 
 
 # ---- rebuilding ------------------------------------------------------------------------

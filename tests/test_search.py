@@ -66,7 +66,7 @@ def test_index_many_and_match_in_a_larger_query(ctx):
     assert ids("listing", "偶数 文档") == set(range(2, 51, 2))
 
 
-def test_condition_gives_the_same_rows_with_few_or_many_matches(ctx):
+def test_matches_give_the_same_rows_in_every_shape(ctx):
     from portal.communities.models import Community
 
     search.index_many(
@@ -76,10 +76,16 @@ def test_condition_gives_the_same_rows_with_few_or_many_matches(ctx):
     db.session.flush()
     assert search.count("community", "天桥", 100) == 20
     assert search.count("community", "天桥", 5) == 5
-    for few in (1, 1000):  # the "many" and the "few" shape
+    expected = {i for i in range(1, 31) if i % 3}
+    assert search.matches("community", "天桥", few=1000).ids is not None  # few: bound ids
+    assert search.matches("community", "天桥", few=1).ids is None  # many: a subquery
+    for few in (1, 1000):
+        found = search.matches("community", "天桥", few=few)
+        for ordered in (False, True):
+            stmt = select(Community.id).where(found.where(Community.id, ordered=ordered))
+            assert set(db.session.scalars(stmt.order_by(Community.id))) == expected
         stmt = select(Community.id).where(
             search.condition(Community.id, "community", "天桥", few=few)
         )
-        assert set(db.session.scalars(stmt.order_by(Community.id))) == {
-            i for i in range(1, 31) if i % 3
-        }
+        assert set(db.session.scalars(stmt)) == expected
+    assert search.matches("community", "上海").ids == []

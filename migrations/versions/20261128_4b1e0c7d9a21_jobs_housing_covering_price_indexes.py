@@ -5,7 +5,8 @@ The board's "community (or kind) + price range, newest first" search used an ind
 published_at: at 100k listings that was ~1,400 row reads per page. Indexes ending in
 published_at let the search sort the matching (id, published_at) pairs from the index.
 "Jobs with housing" read up to ~3,000 rows to count 1,000 matches; its own index counts
-and orders from the index alone.
+and orders from the index alone. "By price" over both kinds sorted every live listing;
+(live, price) walks them in order.
 
 Revision ID: 4b1e0c7d9a21
 Revises: 226ee398ea6d
@@ -37,10 +38,12 @@ def upgrade() -> None:
             'ix_listings_live_kind_housing_new',
             ['live', 'kind', 'housing_provided', 'published_at'], unique=False,
         )
+        batch_op.create_index('ix_listings_live_price_all', ['live', 'price'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.drop_index('ix_listings_live_price_all')
         batch_op.drop_index('ix_listings_live_kind_housing_new')
         batch_op.drop_index('ix_listings_live_community_price_new')
         batch_op.drop_index('ix_listings_live_kind_price_new')

@@ -138,6 +138,7 @@ class Listing(Base):
         Index("ix_listings_live_new", "live", "published_at"),
         Index("ix_listings_live_kind_new", "live", "kind", "published_at"),
         Index("ix_listings_live_rooms_price", "live", "kind", "rooms", "price"),
+        Index("ix_listings_live_price_all", "live", "price"),  # by price, any kind
         Index("ix_listings_live_community_new", "live", "community_id", "published_at"),
         Index(
             "ix_listings_live_kind_housing_new", "live", "kind", "housing_provided", "published_at"

@@ -498,15 +498,18 @@ def search(
         conds.append(Listing.rooms == rooms)
     if housing:
         conds.append(Listing.housing_provided.is_(True))
+    count_conds, page_conds = list(conds), list(conds)
     if q and fulltext.query_tokens(q):
-        conds.append(fulltext.condition(Listing.id, SEARCH_KIND, q, few=MAX_RESULTS))
+        found = fulltext.matches(SEARCH_KIND, q, few=MAX_RESULTS)
+        count_conds.append(found.where(Listing.id))
+        page_conds.append(found.where(Listing.id, ordered=True))
     order = {
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
     }.get(sort, (Listing.published_at.desc(), Listing.id.desc()))
     # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
     # nobody pages that far (the page asks to narrow the filters instead).
-    limited = select(Listing.id).where(*conds).limit(MAX_RESULTS + 1).subquery()
+    limited = select(Listing.id).where(*count_conds).limit(MAX_RESULTS + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     page = min(page, max(1, -(-MAX_RESULTS // per_page)))
     if total <= (page - 1) * per_page:
@@ -517,7 +520,7 @@ def search(
     ids = list(
         db.session.scalars(
             select(Listing.id)
-            .where(*conds)
+            .where(*page_conds)
             .order_by(*order)
             .limit(per_page)
             .offset((page - 1) * per_page)
