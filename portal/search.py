@@ -25,7 +25,7 @@ Usage, in a service that owns the documents::
     stmt = select(Listing).where(Listing.id.in_(search.match("listing", q)))
     found = search.matches("listing", q)  # once per request, then:
     count = select(func.count()).where(found.where(Listing.id), ...)
-    page = select(Listing.id).where(found.where(Listing.id, ordered=True), ...).order_by(...)
+    page = select(Listing.id).where(found.where(Listing.id, walk=True), ...).order_by(...)
 
 ``index`` and ``remove`` flush nothing themselves: they run in the caller's transaction.
 """
@@ -218,18 +218,19 @@ class Matches:
     select: Select[Any]
     ids: list[int] | None
 
-    def where(self, id_column: Any, *, ordered: bool = False) -> Any:
+    def where(self, id_column: Any, *, walk: bool = False) -> Any:
         """``id_column IN (matches)`` in the shape that stays fast at any size.
 
-        Few: the ids are bound, and each is looked up by primary key. Many, for a count
-        (``ordered=False``): ``IN (SELECT ...)``, looked up by id until the count's LIMIT.
-        Many, for an ordered page (``ordered=True``): ``id + 0 IN (SELECT ...)`` keeps the
-        database from reading thousands of rows by id to sort them; it walks the caller's
-        ordered index instead, probing the hashed matches, and stops at the page's LIMIT
-        — about the same cost whether 1,000 or 100,000 documents are stored."""
+        Few: the ids are bound, and each is looked up by primary key. Many, ``walk`` off:
+        ``IN (SELECT ...)``, each match looked up by id until the statement's LIMIT — best
+        for a count without a narrowing filter. Many, ``walk`` on: ``id + 0 IN (SELECT
+        ...)`` keeps the database from reading the matches by id; it walks the caller's
+        index instead (ordered for a page, or a narrow one such as a community's) probing
+        the hashed matches, and stops at the LIMIT — about the same cost whether 1,000 or
+        100,000 documents are stored."""
         if self.ids is not None:
             return id_column.in_(self.ids)
-        if ordered:
+        if walk:
             return (id_column + 0).in_(self.select)
         return id_column.in_(self.select)
 
@@ -242,8 +243,8 @@ def matches(kind: str, query: str, *, few: int = 1000) -> Matches:
 
 
 def condition(id_column: Any, kind: str, query: str, *, few: int = 1000) -> Any:
-    """``matches(kind, query, few=few).where(id_column, ordered=True)`` in one call."""
-    return matches(kind, query, few=few).where(id_column, ordered=True)
+    """``matches(kind, query, few=few).where(id_column, walk=True)`` in one call."""
+    return matches(kind, query, few=few).where(id_column, walk=True)
 
 
 # ---- rebuilding ------------------------------------------------------------------------

@@ -81,8 +81,8 @@ def test_matches_give_the_same_rows_in_every_shape(ctx):
     assert search.matches("community", "天桥", few=1).ids is None  # many: a subquery
     for few in (1, 1000):
         found = search.matches("community", "天桥", few=few)
-        for ordered in (False, True):
-            stmt = select(Community.id).where(found.where(Community.id, ordered=ordered))
+        for walk in (False, True):
+            stmt = select(Community.id).where(found.where(Community.id, walk=walk))
             assert set(db.session.scalars(stmt.order_by(Community.id))) == expected
         stmt = select(Community.id).where(
             search.condition(Community.id, "community", "天桥", few=few)

@@ -501,8 +501,10 @@ def search(
     count_conds, page_conds = list(conds), list(conds)
     if q and fulltext.query_tokens(q):
         found = fulltext.matches(SEARCH_KIND, q, few=MAX_RESULTS)
-        count_conds.append(found.where(Listing.id))
-        page_conds.append(found.where(Listing.id, ordered=True))
+        # Counting walks a community's index when there is one; over the whole board,
+        # looking the matches up by id reaches the count's limit sooner.
+        count_conds.append(found.where(Listing.id, walk=community_id is not None))
+        page_conds.append(found.where(Listing.id, walk=True))
     order = {
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
