@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,28 @@ def _env_bool(name: str, default: bool) -> bool:
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _env_words(name: str) -> list[str] | None:
+    """A comma-separated list (ASCII or Chinese commas, 、 too); None when unset or empty."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    words = [w.strip() for w in re.split(r"[,，、]", value)]
+    return [w for w in words if w] or None
+
+
+def _agreement_templates(directory: str | None) -> dict[str, str]:
+    """``rental.txt`` and ``job.txt`` (UTF-8, ``string.Template``) from a folder; a missing
+    file keeps the built-in wording. The board checks the placeholders when it uses them."""
+    if not directory:
+        return {}
+    out = {}
+    for kind in ("rental", "job"):
+        path = Path(directory) / f"{kind}.txt"
+        if path.is_file():
+            out[kind] = path.read_text(encoding="utf-8")
+    return out
 
 
 def instance_secret(instance_path: Path, name: str, make: Any) -> str:
@@ -96,6 +119,14 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "REGISTRY_RETENTION_DAYS": _env_int("PORTAL_REGISTRY_RETENTION_DAYS", 3 * 365),
         # Registry: the stored ledger figures are recomputed when older than this (seconds).
         "REGISTRY_FIGURES_MAX_AGE": _env_int("PORTAL_REGISTRY_FIGURES_MAX_AGE", 1200),
+        # The rental and job board: words that raise the "fee" hint for moderators, how
+        # many distinct reporters hide a listing until review (at least 2), and a folder
+        # with rental.txt / job.txt agreement wording (admins' saved wording wins).
+        "JOBS_HOUSING_FEE_WORDS": _env_words("PORTAL_JOBS_HOUSING_FEE_WORDS"),
+        "JOBS_HOUSING_REPORT_THRESHOLD": _env_int("PORTAL_JOBS_HOUSING_REPORT_THRESHOLD", 3),
+        "JOBS_HOUSING_AGREEMENT_TEMPLATES": _agreement_templates(
+            os.environ.get("PORTAL_JOBS_HOUSING_AGREEMENT_DIR")
+        ),
         # Number of reverse proxies in front (nginx = 1): trust their X-Forwarded-* headers so
         # the client's address reaches the limiter and the audit log, and https is known.
         "PROXY_COUNT": _env_int("PORTAL_PROXY_COUNT", 0),

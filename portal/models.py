@@ -3,6 +3,7 @@
 A new feature package adds its models module here.
 """
 
+from portal import search  # noqa: F401
 from portal.accounts import models as accounts  # noqa: F401
 from portal.appointments import models as appointments  # noqa: F401
 from portal.communities import models as communities  # noqa: F401

@@ -230,6 +230,8 @@ ACCESS = {
     "api.registry_ledger_houses": STAFF,
     "api.registry_ledger_export": STAFF,
     "api.registry_figures": STAFF,
+    "jobs_housing.reported": STAFF,
+    "jobs_housing.report_action": STAFF,
 }
 
 ARGS = {

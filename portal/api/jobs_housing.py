@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,6 +22,7 @@ from portal.jobs_housing.forms import (
     JobForm,
     RentalForm,
     ReportForm,
+    StartAgreementForm,
 )
 from portal.jobs_housing.models import Agreement, Application, Kind, Listing, ReportReason
 from portal.jobs_housing.routes import communities, search_args
@@ -319,8 +320,6 @@ def apply_listing(lid: int) -> Any:
 )
 @login_required
 def applications() -> Any:
-    from flask import request
-
     lid = request.args.get("listing", type=int)
     if lid:
         item = svc.get(Listing, lid)
@@ -335,7 +334,7 @@ def applications() -> Any:
 @bp.route("/applications/<int:aid>/<action>", methods=["POST"])
 @operation(
     "jobs_housing",
-    "accept or decline (poster), consent to share phones (seeker)",
+    "accept or decline (poster); consent to share phones, or withdraw (seeker)",
     response=APPLICATION_SCHEMA,
     auth="any",
 )
@@ -345,14 +344,17 @@ def application_action(aid: int, action: str) -> Any:
     if (
         a is None
         or not a.can_be_seen_by(current_user)
-        or action not in ("accept", "decline", "consent")
+        or action not in ("accept", "decline", "consent", "withdraw")
     ):
         return error(404, "not_found", _("申请不存在。"))
     try:
-        if action == "consent":
+        if action in ("consent", "withdraw"):
             if a.seeker_id != current_user.id:
                 return error(403, "forbidden", _("无权操作。"))
-            svc.consent_to_share(current_user, a)
+            if action == "consent":
+                svc.consent_to_share(current_user, a)
+            else:
+                svc.withdraw_application(current_user, a)
         else:
             if a.listing.poster_id != current_user.id:
                 return error(403, "forbidden", _("无权操作。"))
@@ -373,6 +375,7 @@ AGREEMENT_SCHEMA: dict[str, Any] = {
         "status": {"type": "string", "enum": ["awaiting", "signed"]},
         "text": {"type": "string", "description": "names and masked ID numbers only"},
         "sha256": {"type": "string"},
+        "start_date": {"type": ["string", "null"], "format": "date"},
         "poster_confirmed_at": {"type": ["string", "null"], "format": "date-time"},
         "seeker_confirmed_at": {"type": ["string", "null"], "format": "date-time"},
         "signed_at": {"type": ["string", "null"], "format": "date-time"},
@@ -389,6 +392,7 @@ def agreement_json(ag: Agreement) -> dict[str, Any]:
         "status": ag.status.value,
         "text": ag.text,
         "sha256": ag.text_sha256,
+        "start_date": ag.start_date.isoformat() if ag.start_date else None,
         "poster_confirmed_at": _iso(ag.poster_confirmed_at),
         "seeker_confirmed_at": _iso(ag.seeker_confirmed_at),
         "signed_at": _iso(ag.signed_at),
@@ -398,7 +402,8 @@ def agreement_json(ag: Agreement) -> dict[str, Any]:
 @bp.route("/applications/<int:aid>/agreement", methods=["POST"])
 @operation(
     "jobs_housing",
-    "Generate the agreement of an accepted application (poster)",
+    "Generate the agreement of an accepted application (poster); start_date optional",
+    form=StartAgreementForm,
     response=AGREEMENT_SCHEMA,
     auth="any",
     status=201,
@@ -408,8 +413,14 @@ def start_agreement(aid: int) -> Any:
     a = svc.get(Application, aid)
     if a is None or a.listing.poster_id != current_user.id:
         return error(404, "not_found", _("申请不存在。"))
+    start = None
+    if (request.get_json(silent=True) or {}).get("start_date") is not None:
+        form, err = validated(StartAgreementForm)
+        if err is not None:
+            return err
+        start = form.start_date.data
     try:
-        ag = agreements.start_agreement(current_user, a)
+        ag = agreements.start_agreement(current_user, a, start)
     except DomainError as e:
         return _domain(e)
     return jsonify(agreement_json(ag)), 201

@@ -38,6 +38,7 @@ from portal.jobs_housing.models import (
 from portal.notifications.services import notify
 from portal.security import audit
 from portal.security.pii import mask_id
+from portal.station.calendar import STATION_TZ
 
 RENTAL_TEMPLATE = """房屋租赁协议
 
@@ -98,6 +99,8 @@ class SignedAgreement:
     seeker_user_id: int
     text_sha256: str
     signed_at: dt.datetime
+    # Added later, optional: the move-in / work start date printed in the text.
+    start_date: dt.date | None = None
 
 
 def signed_agreements(since: dt.datetime | None = None, limit: int = 500) -> list[SignedAgreement]:
@@ -116,6 +119,7 @@ def signed_agreements(since: dt.datetime | None = None, limit: int = 500) -> lis
             seeker_user_id=a.application.seeker_id,
             text_sha256=a.text_sha256,
             signed_at=a.signed_at,  # type: ignore[arg-type]
+            start_date=a.start_date,
         )
         for a in rows
     ]
@@ -137,13 +141,34 @@ def _identity(user: User, who: str) -> tuple[str, str]:
 REQUIRED_PLACEHOLDERS = ("$poster_name", "$poster_id", "$seeker_name", "$seeker_id")
 
 
+def template_problems(kind: Kind, body: str) -> list[str]:
+    """What a wording lacks: the parties' placeholders, and for rentals the pledge."""
+    problems = [p for p in REQUIRED_PLACEHOLDERS if p not in body]
+    if kind == Kind.RENTAL and "治安责任保证书" not in body:
+        problems.append("治安责任保证书")
+    return problems
+
+
+def _configured(kind: Kind, default: str) -> str:
+    body = (current_app.config.get("JOBS_HOUSING_AGREEMENT_TEMPLATES") or {}).get(kind.value)
+    if not body:
+        return default
+    missing = template_problems(kind, body)
+    if missing:
+        current_app.logger.warning(
+            "agreement template %s.txt lacks %s; the built-in wording is used", kind, missing
+        )
+        return default
+    return str(body)
+
+
 def templates() -> dict[Kind, str]:
-    """The admins' wording where saved, else the configured one, else the default."""
-    custom = current_app.config.get("JOBS_HOUSING_AGREEMENT_TEMPLATES") or {}
+    """The admins' wording where saved, else the configured one (from
+    ``PORTAL_JOBS_HOUSING_AGREEMENT_DIR``) if complete, else the built-in one."""
     saved = {t.kind: t.body for t in db.session.scalars(select(AgreementTemplate))}
     return {
-        Kind.RENTAL: saved.get("rental") or custom.get("rental", RENTAL_TEMPLATE),
-        Kind.JOB: saved.get("job") or custom.get("job", JOB_TEMPLATE),
+        Kind.RENTAL: saved.get("rental") or _configured(Kind.RENTAL, RENTAL_TEMPLATE),
+        Kind.JOB: saved.get("job") or _configured(Kind.JOB, JOB_TEMPLATE),
     }
 
 
@@ -197,8 +222,39 @@ def render_text(
     return Template(templates()[listing.kind]).safe_substitute(values)
 
 
+MAX_START_DAYS = 180
+
+
+def local_today() -> dt.date:
+    """Today at the station (an agreement's dates are local dates)."""
+    return utcnow().astimezone(STATION_TZ).date()
+
+
+def suggested_start(listing: Listing) -> dt.date:
+    """The form's first value: the listing's move-in date if still ahead, else today."""
+    today = local_today()
+    return max(listing.available_from or today, today)
+
+
+def check_start_date(start: dt.date | None, today: dt.date | None = None) -> dt.date:
+    """A start (move-in / work start) date: not in the past, at most 180 days ahead."""
+    today = today or local_today()
+    if start is None:
+        raise DomainError(_("请选择起始日期。"), field="start_date", code="invalid")
+    if start < today:
+        raise DomainError(_("起始日期不能早于今天。"), field="start_date", code="invalid")
+    if start > today + dt.timedelta(days=MAX_START_DAYS):
+        raise DomainError(
+            _("起始日期不能晚于 %(n)s 天以后。", n=MAX_START_DAYS),
+            field="start_date",
+            code="invalid",
+        )
+    return start
+
+
 def start_agreement(poster: User, a: Application, start: dt.date | None = None) -> Agreement:
-    """Generate the agreement of an accepted application; both parties must be verified."""
+    """Generate the agreement of an accepted application; both parties must be verified.
+    ``start`` is the move-in or work start date (default: ``suggested_start``)."""
     listing = a.listing
     if poster.id != listing.poster_id:
         raise DomainError(_("只有发布人可以生成协议。"), code="forbidden")
@@ -207,11 +263,12 @@ def start_agreement(poster: User, a: Application, start: dt.date | None = None) 
     existing = db.session.scalar(select(Agreement).where(Agreement.application_id == a.id))
     if existing is not None:
         return existing
+    start = check_start_date(start or suggested_start(listing))
     text = render_text(
         listing,
         _identity(poster, _("发布人")),
         _identity(a.seeker, _("申请人")),
-        start or listing.available_from or utcnow().date(),
+        start,
     )
     agreement = Agreement(
         application_id=a.id,
@@ -219,11 +276,17 @@ def start_agreement(poster: User, a: Application, start: dt.date | None = None) 
         kind=listing.kind,
         text=text,
         text_sha256=sha256(text),
+        start_date=start,
     )
     db.session.add(agreement)
     db.session.flush()
     audit.record(
-        poster, "agreement.create", subject=a.seeker, obj=agreement, sha256=agreement.text_sha256
+        poster,
+        "agreement.create",
+        subject=a.seeker,
+        obj=agreement,
+        sha256=agreement.text_sha256,
+        start_date=start.isoformat(),
     )
     notify(
         a.seeker,
@@ -242,6 +305,8 @@ def confirm(user: User, agreement: Agreement, password: str, sha: str | None = N
         raise DomainError(_("您不是协议的一方。"), code="forbidden")
     if agreement.status == AgreementStatus.SIGNED:
         raise DomainError(_("协议已签署。"))
+    if agreement.application.status != ApplicationStatus.ACCEPTED:
+        raise DomainError(_("申请已撤回，该协议不能再签署。"))
     if not check_password(user.password_hash, password or ""):
         raise DomainError(_("密码不正确。"), field="password", code="bad_password")
     if sha is not None and sha != agreement.text_sha256:

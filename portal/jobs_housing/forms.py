@@ -170,7 +170,7 @@ class JobForm(_ListingBase):
 
 
 class PhotoForm(_BoardForm):
-    photo = FileField(_l("照片"))
+    photo = FileField(_l("照片"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
 
 
 class ModerationForm(_BoardForm):
@@ -209,6 +209,16 @@ class ConfirmAgreementForm(_BoardForm):
         _l("登录密码"), validators=[_required(_l("请输入密码。")), Length(max=128)]
     )
     sha256 = HiddenField()
+
+
+class StartAgreementForm(_BoardForm):
+    """The move-in or work start date printed in the agreement (checked by the service:
+    not in the past, at most 180 days ahead)."""
+
+    start_date = DateField(
+        _l("起始日期（入住或上岗日期）"),
+        validators=[_required(_l("请选择起始日期。"))],
+    )
 
 
 class AgreementTemplateForm(_BoardForm):

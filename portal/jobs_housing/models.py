@@ -137,10 +137,19 @@ class Listing(Base):
         # The public search: newest first or by price, with or without kind / community.
         Index("ix_listings_live_new", "live", "published_at"),
         Index("ix_listings_live_kind_new", "live", "kind", "published_at"),
-        Index("ix_listings_live_price", "live", "kind", "price"),
         Index("ix_listings_live_rooms_price", "live", "kind", "rooms", "price"),
-        Index("ix_listings_live_community_price", "live", "community_id", "price"),
+        Index("ix_listings_live_price_all", "live", "price"),  # by price, any kind
         Index("ix_listings_live_community_new", "live", "community_id", "published_at"),
+        Index(
+            "ix_listings_live_kind_housing_new", "live", "kind", "housing_provided", "published_at"
+        ),
+        # A price range: ordered by price as it stands, and covering ``published_at`` so
+        # "newest first" sorts the matching (id, published_at) pairs from the index alone,
+        # never reading the table rows of every match (search selects ids first).
+        Index("ix_listings_live_kind_price_new", "live", "kind", "price", "published_at"),
+        Index(
+            "ix_listings_live_community_price_new", "live", "community_id", "price", "published_at"
+        ),
         Index("ix_listings_status_submitted", "status", "submitted_at"),
     )
 
@@ -309,6 +318,8 @@ class Agreement(Base):
     kind: Mapped[Kind] = mapped_column(str_enum(Kind, 10))
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
+    # The move-in or work start date chosen when the agreement was drafted (in the text).
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[AgreementStatus] = mapped_column(
         str_enum(AgreementStatus), default=AgreementStatus.AWAITING, index=True
     )
@@ -342,7 +353,7 @@ def _refuse_agreement_changes(session: Session, _ctx: Any, _instances: Any) -> N
         if obj in session.deleted:
             raise AgreementIsImmutable("agreements cannot be deleted")
         state = inspect(obj)
-        for name in ("text", "text_sha256", "kind", "application_id", "listing_id"):
+        for name in ("text", "text_sha256", "kind", "application_id", "listing_id", "start_date"):
             if state.attrs[name].history.has_changes():
                 raise AgreementIsImmutable(f"agreement {name} cannot change")
         hist = state.attrs["status"].history

@@ -25,6 +25,7 @@ from portal.jobs_housing.forms import (
     PhotoForm,
     RentalForm,
     ReportForm,
+    StartAgreementForm,
 )
 from portal.jobs_housing.models import (
     Agreement,
@@ -339,12 +340,15 @@ def my_applications() -> Any:
 @login_required
 def application_action(aid: int, action: str) -> Any:
     a = svc.get(Application, aid) or abort(404)
-    if action not in ("accept", "decline", "consent"):
+    if action not in ("accept", "decline", "consent", "withdraw"):
         abort(404)
     try:
-        if action == "consent":
+        if action in ("consent", "withdraw"):
             require(a.seeker_id == current_user.id)
-            svc.consent_to_share(current_user, a)
+            if action == "consent":
+                svc.consent_to_share(current_user, a)
+            else:
+                svc.withdraw_application(current_user, a)
             target = url_for("jobs_housing.my_applications")
         else:
             require(a.listing.poster_id == current_user.id)
@@ -366,6 +370,46 @@ def moderation() -> Any:
     return render_template(
         "jobs_housing/moderation.html", listings=svc.moderation_queue(current_user)
     )
+
+
+@bp.route("/backoffice/listings/reported")
+@staff_required
+def reported() -> Any:
+    """Live listings with open reports, most recently reported first."""
+    page = page_arg()
+    rows, total = svc.reported_listings(current_user, page=page, per_page=REPORTED_PER_PAGE)
+    return render_template(
+        "jobs_housing/reported.html",
+        page=Page(rows, total, page, REPORTED_PER_PAGE),
+        form=ModerationForm(),
+    )
+
+
+REPORTED_PER_PAGE = 20
+REPORT_ACTIONS = {"dismiss": svc.dismiss_reports, "suspend": svc.suspend_for_review}
+
+
+@bp.route("/backoffice/listings/<int:lid>/reports/<action>", methods=["POST"])
+@staff_required
+def report_action(lid: int, action: str) -> Any:
+    """Dismiss a listing's open reports, or take it off the board for review."""
+    fn = REPORT_ACTIONS.get(action) or abort(404)
+    listing = _listing(lid)
+    require(listing.can_moderate(current_user))
+    form = ModerationForm()
+    if not form.validate_on_submit():
+        flash(_("提交的内容有误。"), "error")
+        return redirect(url_for("jobs_housing.reported")), 303
+    try:
+        fn(current_user, listing, (form.note.data or "").strip())
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("jobs_housing.reported")), 303
+    if action == "suspend":
+        flash(_("已下架，请在审核页面作出决定。"), "success")
+        return redirect(url_for("jobs_housing.review", lid=lid))
+    flash(_("举报已驳回，信息继续展示。"), "success")
+    return redirect(url_for("jobs_housing.reported"))
 
 
 @bp.route("/backoffice/listings/<int:lid>", methods=["GET", "POST"])
@@ -402,6 +446,20 @@ def review(lid: int) -> Any:
     )
 
 
+@bp.cli.command("search-reindex")
+@click.argument("kinds", nargs=-1)
+def search_reindex_command(kinds: tuple[str, ...]) -> None:
+    """Rebuild the keyword index (all kinds, or those named), e.g. after an upgrade."""
+    from portal import search
+
+    for kind in kinds or search.kinds():
+        if kind not in search.kinds():
+            raise click.BadParameter(f"unknown kind {kind!r}; known: {search.kinds()}")
+        n = search.reindex(kind)
+        db.session.commit()
+        click.echo(f"{kind}: {n} documents indexed")
+
+
 @bp.cli.command("expire-listings")
 def expire_listings_command() -> None:
     """Remind and expire board listings (safe to run from cron, and twice)."""
@@ -413,17 +471,41 @@ def expire_listings_command() -> None:
 # ---- agreements --------------------------------------------------------------------------
 
 
-@bp.route("/board/applications/<int:aid>/agreement", methods=["POST"])
+@bp.route("/board/applications/<int:aid>/agreement", methods=["GET", "POST"])
 @login_required
 def start_agreement(aid: int) -> Any:
+    """The poster picks the start date, then the agreement text is generated."""
     a = svc.get(Application, aid) or abort(404)
     require(a.listing.poster_id == current_user.id)
-    try:
-        agreement = agreements.start_agreement(current_user, a)
-    except DomainError as err:
-        flash(err.message, "error")
-        return redirect(url_for("jobs_housing.applications", lid=a.listing_id)), 303
-    return redirect(url_for("jobs_housing.agreement", agid=agreement.id))
+    existing = agreements.agreement_for(a)
+    if existing is not None:
+        return redirect(url_for("jobs_housing.agreement", agid=existing.id))
+    form = StartAgreementForm()
+    status = 200
+    if request.method == "GET":
+        form.start_date.data = agreements.suggested_start(a.listing)
+    elif form.validate_on_submit():
+        try:
+            agreement = agreements.start_agreement(current_user, a, form.start_date.data)
+        except DomainError as err:
+            if err.field == "start_date":
+                form.start_date.errors = [err.message]
+            else:
+                flash(err.message, "error")
+            status = 409
+        else:
+            return redirect(url_for("jobs_housing.agreement", agid=agreement.id))
+    else:
+        status = 422
+    return (
+        render_template(
+            "jobs_housing/start_agreement.html",
+            application=a,
+            form=form,
+            max_days=agreements.MAX_START_DAYS,
+        ),
+        status,
+    )
 
 
 @bp.route("/board/agreements/<int:agid>")

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from portal import search as fulltext
 from portal.accounts import services as accounts
 from portal.accounts.models import User
 from portal.backoffice.panels import Panel, register_panel
@@ -25,6 +26,8 @@ from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.jobs import register_job
 from portal.jobs_housing.models import (
+    Agreement,
+    AgreementStatus,
     Application,
     ApplicationStatus,
     Kind,
@@ -36,7 +39,7 @@ from portal.jobs_housing.models import (
 )
 from portal.notifications.services import notify
 from portal.security import audit
-from portal.security.uploads import store_image, stored_path
+from portal.security.uploads import WEB_PHOTO_FORMATS, store_image, stored_path
 
 LIFETIME = dt.timedelta(days=30)
 REMIND_BEFORE = dt.timedelta(days=3)
@@ -78,11 +81,29 @@ def _from_json(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+SEARCH_KIND = "listing"
+SEARCHED_FIELDS = ("title", "org_name", "address", "description", "requirements", "hours")
+
+
+def _search_text(row: Any) -> str:
+    return "\n".join(str(getattr(row, k) or "") for k in SEARCHED_FIELDS)
+
+
+@fulltext.register_source(SEARCH_KIND)
+def _all_listing_texts() -> list[tuple[int, str]]:
+    cols = [getattr(Listing, k) for k in SEARCHED_FIELDS]
+    return [(row.id, _search_text(row)) for row in db.session.execute(select(Listing.id, *cols))]
+
+
 def _apply(listing: Listing, data: dict[str, Any]) -> None:
+    """Set the public version; the keyword index follows it (the listing must have an id,
+    or get one at the caller's next flush and be indexed there)."""
     for key in listing.fields:
         if key in data:
             setattr(listing, key, data[key])
     listing.price = _price({k: getattr(listing, k) for k in listing.fields}, listing.kind)
+    if listing.id is not None:
+        fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
 
 
 # ---- posting ----------------------------------------------------------------------------
@@ -122,6 +143,7 @@ def create_listing(
     _apply(listing, data)
     db.session.add(listing)
     db.session.flush()
+    fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
     audit.record(user, "listing.create", obj=listing, kind=kind.value)
     return listing
 
@@ -216,7 +238,7 @@ def add_photo(user: User, listing: Listing, upload: Any) -> ListingPhoto:
         raise DomainError(_("每条信息最多 %(n)s 张照片。", n=MAX_PHOTOS), field="photo")
     if listing.status in (ListingStatus.WITHDRAWN, ListingStatus.FILLED, ListingStatus.REJECTED):
         raise DomainError(_("当前状态下不能修改。"))
-    name = store_image(upload, "listings", max_side=1280)
+    name = store_image(upload, "listings", max_side=1280, formats=WEB_PHOTO_FORMATS)
     photo = ListingPhoto(listing_id=listing.id, filename=name, approved=False)
     db.session.add(photo)
     listing.photos.append(photo)
@@ -476,40 +498,59 @@ def search(
         conds.append(Listing.rooms == rooms)
     if housing:
         conds.append(Listing.housing_provided.is_(True))
-    if q:
-        like = "%" + q.replace("\\", "").replace("%", "").replace("_", "")[:40] + "%"
-        conds.append(Listing.title.like(like) | Listing.address.like(like))
+    count_conds, page_conds = list(conds), list(conds)
+    if q and fulltext.query_tokens(q):
+        found = fulltext.matches(SEARCH_KIND, q, few=MAX_RESULTS)
+        # Counting walks a community's index when there is one; over the whole board,
+        # looking the matches up by id reaches the count's limit sooner.
+        count_conds.append(found.where(Listing.id, walk=community_id is not None))
+        page_conds.append(found.where(Listing.id, walk=True))
     order = {
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
     }.get(sort, (Listing.published_at.desc(), Listing.id.desc()))
     # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
     # nobody pages that far (the page asks to narrow the filters instead).
-    limited = select(Listing.id).where(*conds).limit(MAX_RESULTS + 1).subquery()
+    limited = select(Listing.id).where(*count_conds).limit(MAX_RESULTS + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     page = min(page, max(1, -(-MAX_RESULTS // per_page)))
     if total <= (page - 1) * per_page:
         return [], total  # nothing on this page: skip the ordered query
+    # Ids first, then the rows: the ordered query reads only indexes (a price range sorts
+    # its matches' (id, published_at) from a covering index), and only the page's rows
+    # are read from the table.
+    ids = list(
+        db.session.scalars(
+            select(Listing.id)
+            .where(*page_conds)
+            .order_by(*order)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    if not ids:
+        return [], total
     rows = db.session.scalars(
         select(Listing)
-        .where(*conds)
+        .where(Listing.id.in_(ids))
         .options(
             selectinload(Listing.community),
             selectinload(Listing.photos),
             selectinload(Listing.poster),
         )
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     )
-    return list(rows), total
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id], total
 
 
 # ---- reports -----------------------------------------------------------------------------
 
 
 def report_threshold() -> int:
-    return int(current_app.config.get("JOBS_HOUSING_REPORT_THRESHOLD", 3))
+    """Distinct reporters that hide a live listing; never fewer than 2, so one user
+    cannot hide a listing alone whatever the configuration says."""
+    configured = current_app.config.get("JOBS_HOUSING_REPORT_THRESHOLD")
+    return max(2, int(3 if configured is None else configured))
 
 
 def report(user: User, listing: Listing, reason: ReportReason, note: str = "") -> ListingReport:
@@ -545,6 +586,110 @@ def report(user: User, listing: Listing, reason: ReportReason, note: str = "") -
             _l("“%(t)s”将由社区民警重新审核。", t=listing.title),
         )
     return r
+
+
+def _served(officer: User) -> list[Any]:
+    if officer.role == "admin":
+        return []
+    return [Listing.community_id.in_([c.id for c in officer.served_communities])]
+
+
+def reported_listings(
+    officer: User, page: int = 1, per_page: int = 20
+) -> tuple[list[tuple[Listing, int, list[tuple[ReportReason, int]], dt.datetime]], int]:
+    """Live listings in the officer's communities with unresolved reports, most recently
+    reported first: (listing, distinct reporters, [(reason, count)], newest report time),
+    and how many such listings there are."""
+    conds = [Listing.live.is_(True), ListingReport.resolved.is_(False), *_served(officer)]
+    total = (
+        db.session.scalar(
+            select(func.count(func.distinct(Listing.id)))
+            .select_from(Listing)
+            .join(ListingReport, ListingReport.listing_id == Listing.id)
+            .where(*conds)
+        )
+        or 0
+    )
+    newest = func.max(ListingReport.created_at).label("newest")
+    reporters = func.count(func.distinct(ListingReport.reporter_id)).label("reporters")
+    page_rows = db.session.execute(
+        select(Listing.id, reporters, newest)
+        .join(ListingReport, ListingReport.listing_id == Listing.id)
+        .where(*conds)
+        .group_by(Listing.id)
+        .order_by(newest.desc(), Listing.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    ids = [r.id for r in page_rows]
+    listings = {
+        row.id: row
+        for row in db.session.scalars(
+            select(Listing)
+            .where(Listing.id.in_(ids))
+            .options(selectinload(Listing.community), selectinload(Listing.poster))
+        )
+    }
+    reasons: dict[int, list[tuple[ReportReason, int]]] = {i: [] for i in ids}
+    for lid, reason, n in db.session.execute(
+        select(ListingReport.listing_id, ListingReport.reason, func.count())
+        .where(ListingReport.listing_id.in_(ids), ListingReport.resolved.is_(False))
+        .group_by(ListingReport.listing_id, ListingReport.reason)
+        .order_by(ListingReport.listing_id, func.count().desc(), ListingReport.reason)
+    ):
+        reasons[lid].append((ReportReason(reason), n))
+    return [(listings[r.id], r.reporters, reasons[r.id], r.newest) for r in page_rows], total
+
+
+def _open_reports(listing: Listing) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ListingReport)
+            .where(ListingReport.listing_id == listing.id, ListingReport.resolved.is_(False))
+        )
+        or 0
+    )
+
+
+def dismiss_reports(officer: User, listing: Listing, note: str) -> int:
+    """The reports are unfounded: they are marked handled and the listing stays live."""
+    if not note.strip():
+        raise DomainError(_("请填写理由。"), field="note")
+    n = _open_reports(listing)
+    if n == 0:
+        raise DomainError(_("这条信息没有待处理的举报。"))
+    db.session.execute(
+        update(ListingReport)
+        .where(ListingReport.listing_id == listing.id, ListingReport.resolved.is_(False))
+        .values(resolved=True)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    audit.record(
+        officer, "listing.reports_dismiss", subject=listing.poster, obj=listing, note=note, n=n
+    )
+    return n
+
+
+def suspend_for_review(officer: User, listing: Listing, note: str) -> None:
+    """Take a reported live listing off the board and back to review (approve, reject or
+    request changes follow on the review page). The reports stay for that review."""
+    if not note.strip():
+        raise DomainError(_("请填写理由。"), field="note")
+    if not listing.live:
+        raise DomainError(_("只有正在展示的信息可以下架复审。"))
+    listing.live = False
+    listing.status = ListingStatus.PENDING
+    listing.submitted_at = utcnow()
+    listing.moderator_note = note
+    db.session.flush()
+    audit.record(officer, "listing.suspend", subject=listing.poster, obj=listing, note=note)
+    _notify_poster(
+        listing,
+        _l("您的信息已暂停展示"),
+        _l("“%(t)s”因举报暂停展示，社区民警将重新审核：%(n)s", t=listing.title, n=note),
+    )
 
 
 def reports_for(listing: Listing) -> list[ListingReport]:
@@ -636,6 +781,35 @@ def consent_to_share(seeker: User, a: Application) -> None:
     a.seeker_consents = True
     db.session.flush()
     audit.record(seeker, "listing.application.consent", obj=a.listing)
+
+
+def withdraw_application(seeker: User, a: Application) -> None:
+    """The seeker takes back an application (pending or accepted) while no agreement is
+    signed; the poster is told. An unsigned agreement of it can no longer be signed."""
+    if a.seeker_id != seeker.id:
+        raise DomainError(_("无权操作。"), code="forbidden")
+    if a.status not in (ApplicationStatus.PENDING, ApplicationStatus.ACCEPTED):
+        raise DomainError(_("该申请已结束，不能撤回。"))
+    signed = db.session.scalar(
+        select(Agreement.id).where(
+            Agreement.application_id == a.id, Agreement.status == AgreementStatus.SIGNED
+        )
+    )
+    if signed is not None:
+        raise DomainError(_("协议已签署，不能撤回申请。"))
+    before = a.status
+    a.status = ApplicationStatus.WITHDRAWN
+    a.seeker_consents = False
+    a.decided_at = utcnow()
+    db.session.flush()
+    audit.record(seeker, "listing.application.withdraw", obj=a.listing, was=before.value)
+    notify(
+        a.listing.poster,
+        _l("申请人撤回了申请"),
+        _l("“%(t)s”的一条申请已被申请人撤回。", t=a.listing.title),
+        link=f"/board/{a.listing_id}/applications",
+        kind="jobs_housing",
+    )
 
 
 def phone_of(user: User) -> str | None:

@@ -129,8 +129,13 @@ def test_post_approve_apply_accept_sign(
     # The landlord generates the agreement; both sign with their passwords.
     landlord.reload()
     expect(landlord.locator("main")).to_contain_text("13800000001")
+    landlord.get_by_role("link", name="生成协议").click()
+    start = landlord.get_by_label("起始日期（入住或上岗日期）")
+    expect(start).not_to_have_value("")  # suggested: the move-in date or today
+    chosen = start.input_value()
     landlord.get_by_role("button", name="生成协议").click()
     expect(landlord.locator(".agreement-text")).to_contain_text("治安责任保证书")
+    expect(landlord.locator(".agreement-text")).to_contain_text(chosen)
     expect(landlord.locator(".agreement-text")).to_contain_text("赵建国")
     landlord.get_by_label("登录密码").fill(PASSWORD)
     landlord.get_by_role("button", name="确认签署").click()

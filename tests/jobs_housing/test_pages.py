@@ -261,3 +261,92 @@ def test_poster_deletes_a_photo_others_cannot(app, client, board):
     assert client.get(f"/board/photos/{pid}").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(ListingPhoto.id)) is None
+
+
+def _published_rental(app, client) -> int:
+    lid = _post_rental(client)
+    client.post(f"/board/{lid}/do/submit")
+    officer = app.test_client()
+    login(officer, "officer@example.com")
+    officer.post(f"/backoffice/listings/{lid}", data={"action": "approve"})
+    return lid
+
+
+def test_officer_reported_listings_page_and_actions(app, client, board):
+    lid = _published_rental(app, client)
+    seeker = app.test_client()
+    login(seeker, "seeker0@example.com")
+    assert seeker.post(f"/board/{lid}/report", data={"reason": "fraud"}).status_code == 302
+    assert seeker.get("/backoffice/listings/reported").status_code == 403
+
+    officer = app.test_client()
+    login(officer, "officer@example.com")
+    page = officer.get("/backoffice/listings/reported").get_data(as_text=True)
+    assert "天桥社区两室一厅出租" in page and "疑似诈骗 × 1" in page
+    assert 'data-confirm="' in page
+    other = app.test_client()
+    login(other, "officer2@example.com")
+    assert "天桥社区两室一厅出租" not in other.get("/backoffice/listings/reported").get_data(
+        as_text=True
+    )
+    assert (
+        other.post(f"/backoffice/listings/{lid}/reports/dismiss", data={"note": "x"}).status_code
+        == 403
+    )
+    assert officer.post(f"/backoffice/listings/{lid}/reports/nonsense").status_code == 404
+
+    # A reason is required; without one nothing changes.
+    resp = officer.post(f"/backoffice/listings/{lid}/reports/dismiss", data={"note": " "})
+    assert resp.status_code == 303
+    assert "天桥社区两室一厅出租" in officer.get("/backoffice/listings/reported").get_data(
+        as_text=True
+    )
+    resp = officer.post(f"/backoffice/listings/{lid}/reports/dismiss", data={"note": "已核实"})
+    assert resp.status_code == 302
+    assert "天桥社区两室一厅出租" not in officer.get("/backoffice/listings/reported").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.get(Listing, lid).live
+
+    second = app.test_client()
+    login(second, "seeker1@example.com")
+    second.post(f"/board/{lid}/report", data={"reason": "fee", "note": "要收中介费"})
+    resp = officer.post(f"/backoffice/listings/{lid}/reports/suspend", data={"note": "核查收费"})
+    assert resp.status_code == 302 and resp.location.endswith(f"/backoffice/listings/{lid}")
+    with app.app_context():
+        listing = db.session.get(Listing, lid)
+        assert not listing.live and listing.status == ListingStatus.PENDING
+        assert (
+            db.session.scalar(
+                select(AuditEntry).where(AuditEntry.action == "listing.suspend")
+            ).detail["note"]
+            == "核查收费"
+        )
+    review = officer.get(f"/backoffice/listings/{lid}").get_data(as_text=True)
+    assert "要收中介费" in review and 'value="reject"' in review
+
+
+def test_webp_photo_is_accepted_reencoded_and_served(app, client, board):
+    img = Image.new("RGB", (1800, 900), (20, 160, 60))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCameraMaker"
+    buf = io.BytesIO()
+    img.save(buf, "WEBP", exif=exif.tobytes())
+    lid = _post_rental(client)
+    form_page = client.get(f"/board/{lid}/edit").get_data(as_text=True)
+    assert "image/webp" in form_page  # the file picker offers WebP
+    resp = client.post(
+        f"/board/{lid}/photos",
+        data={"photo": (io.BytesIO(buf.getvalue()), "room.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        photo = db.session.scalar(select(ListingPhoto))
+        assert photo.filename.endswith(".webp")
+        pid = photo.id
+    served = client.get(f"/board/photos/{pid}")
+    assert served.status_code == 200 and served.mimetype == "image/webp"
+    assert b"SecretCameraMaker" not in served.data
+    assert Image.open(io.BytesIO(served.data)).size == (1280, 640)

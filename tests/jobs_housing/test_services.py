@@ -294,3 +294,78 @@ def test_community_changes_only_before_publication(ctx, board):
     live = published(board, address="别处 1 号")
     with pytest.raises(DomainError):
         svc.update_listing(u(board["landlord"]), live, RENTAL, board["other_community"])
+
+
+def test_keyword_search_uses_the_index_and_follows_the_public_version(ctx, board):
+    flat = published(board)
+    job = svc.create_listing(
+        u(board["employer"]), Kind.JOB, JOB, community_id=board["community"], owner_declared=False
+    )
+    svc.submit(u(board["employer"]), job)
+    svc.approve(u(board["officer"]), job)
+    draft = rental(board, title="天桥社区草稿房源", address="别处 9 号")
+
+    def found(q: str, **kw) -> list[int]:
+        return [r.id for r in svc.search(q=q, **kw)[0]]
+
+    assert found("两室一厅") == [flat.id]
+    assert found("天桥社区") == [job.id, flat.id]  # the draft is not live
+    assert found("天桥社区", kind="rental") == [flat.id]
+    assert found("保洁") == [job.id]  # title
+    assert found("身体健康") == [job.id]  # requirements
+    assert found("测试公司") == [job.id]  # organisation
+    assert found("公交") == [flat.id]  # description
+    assert found("地铁") == []
+    assert found("，，") == found("") == [job.id, flat.id]  # no tokens: no keyword filter
+    # An edit under review is not searchable; the public version is, until approval.
+    svc.update_listing(u(board["landlord"]), flat, {**RENTAL, "title": "北环精装一室"})
+    assert found("北环") == [] and found("两室一厅") == [flat.id]
+    svc.approve(u(board["officer"]), flat)
+    assert found("北环") == [flat.id] and found("两室一厅") == []
+    assert draft.id not in found("草稿")
+
+
+def test_reported_listings_for_officers(ctx, board, app):
+    app.config["JOBS_HOUSING_REPORT_THRESHOLD"] = 3
+    s, officer = board["seekers"], u(board["officer"])
+    quiet = published(board, address="安静 1 号", title="无人举报的房源")
+    older = published(board, address="旧楼 2 号", title="先被举报的房源")
+    newer = published(board, address="新楼 3 号", title="后被举报的房源")
+    svc.report(u(s[0]), older, ReportReason.FRAUD)
+    svc.report(u(s[1]), older, ReportReason.FRAUD)
+    svc.report(u(s[2]), older, ReportReason.FEE)
+    assert not older.live  # three reporters hid it: it is in the review queue instead
+    svc.approve(officer, older)  # approval resolves those reports
+    svc.report(u(s[0]), newer, ReportReason.FEE)
+    svc.report(u(s[3]), older, ReportReason.WRONG)
+    rows, total = svc.reported_listings(officer)
+    assert total == 2
+    assert [r[0].id for r in rows] == [older.id, newer.id]  # newest report first
+    listing, reporters, reasons, newest = rows[0]
+    assert reporters == 1 and [(r.value, n) for r, n in reasons] == [("wrong", 1)]
+    assert quiet.id not in [r[0].id for r in rows]
+    # paginated
+    assert [r[0].id for r in svc.reported_listings(officer, page=2, per_page=1)[0]] == [newer.id]
+    # another community's officer sees none of them; an admin sees all
+    assert svc.reported_listings(u(board["other_officer"]))[1] == 0
+    assert svc.reported_listings(u(board["admin"]))[1] == 2
+
+    with pytest.raises(DomainError):
+        svc.dismiss_reports(officer, newer, " ")
+    assert svc.dismiss_reports(officer, newer, "核实无误") == 1
+    assert newer.live and svc.reported_listings(officer)[1] == 1
+    with pytest.raises(DomainError):
+        svc.dismiss_reports(officer, newer, "again")
+
+    svc.suspend_for_review(officer, older, "疑似信息不实，请核实")
+    assert not older.live and older.status == ListingStatus.PENDING
+    assert older in svc.moderation_queue(officer)
+    assert svc.reported_listings(officer)[1] == 0
+    with pytest.raises(DomainError):
+        svc.suspend_for_review(officer, older, "twice")
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"listing.reports_dismiss", "listing.suspend"} <= actions
+    note = db.session.scalars(
+        select(Notification).where(Notification.user_id == board["landlord"])
+    ).all()
+    assert any("暂停展示" in str(n.title) for n in note)

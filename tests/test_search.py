@@ -1,0 +1,91 @@
+"""The shared keyword index (portal/search.py): tokens, and the same matches on SQLite
+and PostgreSQL (the ``app`` fixture runs on both when the PostgreSQL URL is set)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from portal import search
+from portal.db import db
+
+
+def ids(kind: str, q: str) -> set[int]:
+    return set(db.session.scalars(search.match(kind, q)))
+
+
+def test_tokens_are_cjk_unigrams_bigrams_and_ascii_words():
+    assert search.tokens("天桥社区") == ["天", "天桥", "桥", "桥社", "社", "社区", "区"]
+    assert search.tokens("WiFi 2室，ＡＢＣ１２") == ["wifi", "2", "室", "abc12"]
+    assert search.query_tokens("天桥社区") == ["天桥", "桥社", "社区"]
+    assert search.query_tokens("房") == ["房"]
+    assert search.query_tokens("保洁 WiFi") == ["保洁", "wifi"]
+    assert search.query_tokens(" ，。%_\\ ") == []
+    assert len(search.query_tokens("很" * 200)) == 1
+    assert len(search.query_tokens("".join(chr(0x4E00 + i) for i in range(100)))) == (
+        search.MAX_QUERY_TOKENS
+    )
+
+
+def test_match_needs_every_token_and_keeps_kinds_apart(ctx):
+    search.index("listing", 1, "天桥社区两室一厅 精装修 WiFi")
+    search.index("listing", 2, "北环小区 一室 简装")
+    search.index("listing", 3, "招聘保洁员 天桥社区物业")
+    search.index("notice", 1, "北环小区停水通知")
+    db.session.flush()
+    assert ids("listing", "天桥") == {1, 3}
+    assert ids("listing", "天桥 保洁") == {3}
+    assert ids("listing", "两室") == {1}
+    assert ids("listing", "室") == {1, 2}
+    assert ids("listing", "wifi") == {1}
+    assert ids("listing", "ＷＩＦＩ") == {1}
+    assert ids("listing", "停水") == set()
+    assert ids("notice", "北环") == {1}
+    assert ids("listing", "上海") == set()
+    assert ids("listing", "%%") == set()
+
+
+def test_index_replaces_and_remove_forgets(ctx):
+    search.index("listing", 7, "旧标题 厨师")
+    db.session.flush()
+    assert ids("listing", "厨师") == {7}
+    search.index("listing", 7, "新标题 保安")
+    db.session.flush()
+    assert ids("listing", "厨师") == set() and ids("listing", "保安") == {7}
+    search.remove("listing", 7)
+    db.session.flush()
+    assert ids("listing", "保安") == set()
+
+
+def test_index_many_and_match_in_a_larger_query(ctx):
+    search.index_many(
+        "listing", [(i, f"文档{i} {'偶数' if i % 2 == 0 else '奇数'}") for i in range(1, 51)]
+    )
+    db.session.flush()
+    sub = search.match("listing", "偶数")
+    assert db.session.scalar(select(func.count()).select_from(sub.subquery())) == 25
+    assert ids("listing", "偶数 文档") == set(range(2, 51, 2))
+
+
+def test_matches_give_the_same_rows_in_every_shape(ctx):
+    from portal.communities.models import Community
+
+    search.index_many(
+        "community", [(i, f"社区 {'天桥' if i % 3 else '北环'}") for i in range(1, 31)]
+    )
+    db.session.add_all([Community(id=i, name=f"c{i}", slug=f"c{i}") for i in range(1, 31)])
+    db.session.flush()
+    assert search.count("community", "天桥", 100) == 20
+    assert search.count("community", "天桥", 5) == 5
+    expected = {i for i in range(1, 31) if i % 3}
+    assert search.matches("community", "天桥", few=1000).ids is not None  # few: bound ids
+    assert search.matches("community", "天桥", few=1).ids is None  # many: a subquery
+    for few in (1, 1000):
+        found = search.matches("community", "天桥", few=few)
+        for walk in (False, True):
+            stmt = select(Community.id).where(found.where(Community.id, walk=walk))
+            assert set(db.session.scalars(stmt.order_by(Community.id))) == expected
+        stmt = select(Community.id).where(
+            search.condition(Community.id, "community", "天桥", few=few)
+        )
+        assert set(db.session.scalars(stmt)) == expected
+    assert search.matches("community", "上海").ids == []
