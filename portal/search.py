@@ -19,8 +19,9 @@ One API, one table, two engines, chosen by the database in use: one row per docu
   tokenizer ``ascii``: spaces split, and a token — ASCII letters and digits, or only
   non-ASCII characters — is exactly one FTS term; ``detail=none``: no positions, as no
   query needs them) is the inverted index; a match is ``search_fts MATCH '"t1" "t2"'``
-  — every token, intersected inside FTS5 — joined back to the document row for its kind
-  and id.
+  — every token, intersected inside FTS5 — within the kind's rowid range: on SQLite a
+  document's ``id`` is its kind's key plus its own id (``_kind_key``), so the hits are
+  the ids without reading any row.
   The FTS table and its shadow tables are not models: ``SQLITE_FTS_DDL`` creates them
   after ``search_documents`` (``create_all`` and the migration), and ``include_name``
   keeps them out of the schema comparison.
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +133,19 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))
 
 
+_kind_keys: dict[int, str] = {}
+
+
+def _kind_key(kind: str) -> int:
+    """SQLite: the first ``search_documents.id`` (and FTS rowid) of ``kind``. A document's
+    id is this plus its own id, so an FTS hit is the document's id without reading the
+    row, and a kind is one rowid range (23 bits of CRC-32 above 32 bits of id)."""
+    key = (zlib.crc32(kind.encode()) & 0x7FFFFF) << 32
+    if _kind_keys.setdefault(key, kind) != kind:
+        raise ValueError(f"search kinds {kind!r} and {_kind_keys[key]!r} share a key")
+    return key
+
+
 def _runs(text: str) -> list[str]:
     return _RUN.findall(unicodedata.normalize("NFKC", text or "").lower())
 
@@ -177,11 +192,16 @@ def index_many(kind: str, docs: Iterable[tuple[int, str]]) -> None:
         return
     # An upsert: two transactions re-indexing the same document never collide (on
     # SQLite the update trigger replaces the document's FTS entry).
-    dialect = postgresql if _postgres() else sqlite
-    for k in range(0, len(rows), 1000):
-        stmt = dialect.insert(SearchDocument).values(
-            [{"kind": kind, "ref_id": r, "tokens": toks} for r, toks in rows[k : k + 1000]]
-        )
+    if _postgres():
+        dialect: Any = postgresql
+        values = [{"kind": kind, "ref_id": r, "tokens": toks} for r, toks in rows]
+    else:
+        dialect, key = sqlite, _kind_key(kind)
+        if any(not 0 <= r < 1 << 32 for r, _ in rows):
+            raise ValueError("search ids must be in 0 .. 2**32 - 1")
+        values = [{"id": key + r, "kind": kind, "ref_id": r, "tokens": t} for r, t in rows]
+    for k in range(0, len(values), 1000):
+        stmt = dialect.insert(SearchDocument).values(values[k : k + 1000])
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["kind", "ref_id"], set_={"tokens": stmt.excluded.tokens}
@@ -214,14 +234,13 @@ def match(kind: str, query: str) -> Select[Any]:
             SearchDocument.tokens.op("@>")(cast(postgresql.array(toks), postgresql.ARRAY(Text))),
         )
     # Each token is a quoted FTS5 string (tokens hold only letters and digits, never a
-    # quote); strings side by side must all match. FTS5 intersects their posting lists,
-    # then each hit is read by primary key for its kind and id.
+    # quote); strings side by side must all match: FTS5 intersects their posting lists
+    # within the kind's rowid range, and a hit's rowid minus the key is the id.
     expr = " ".join(f'"{t}"' for t in toks)
-    return (
-        select(SearchDocument.ref_id)
-        .select_from(_fts)
-        .join(SearchDocument, SearchDocument.id == _fts.c.rowid)
-        .where(literal_column(FTS_TABLE).op("MATCH")(expr), SearchDocument.kind == kind)
+    key = _kind_key(kind)
+    return select((_fts.c.rowid - key).label("ref_id")).where(
+        literal_column(FTS_TABLE).op("MATCH")(expr),
+        _fts.c.rowid.between(key, key + (1 << 32) - 1),
     )
 
 

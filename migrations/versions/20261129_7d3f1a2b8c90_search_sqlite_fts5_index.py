@@ -1,8 +1,8 @@
 """search: on SQLite an FTS5 index over search_documents replaces the token table
 
-SQLite now keeps one row per document in search_documents too (tokens joined by spaces)
-and indexes it with the external-content FTS5 table search_fts, kept in step by
-triggers; the token table search_tokens goes. PostgreSQL only drops the (empty)
+SQLite now keeps one row per document in search_documents too (tokens joined by spaces;
+id = a key of the kind + the document's id) and indexes it with the external-content
+FTS5 table search_fts, kept in step by triggers; the token table search_tokens goes. PostgreSQL only drops the (empty)
 search_tokens table.
 
 Revision ID: 7d3f1a2b8c90
@@ -10,6 +10,8 @@ Revises: 99f72fded9d9
 Create Date: 2026-11-29 01:20:00.000000
 """
 from __future__ import annotations
+
+import zlib
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,16 +37,26 @@ FTS_DDL = (
 )
 
 
+def _kind_key(kind: str) -> int:
+    # As portal.search._kind_key: a document's id on SQLite is this plus its own id.
+    return (zlib.crc32(kind.encode()) & 0x7FFFFF) << 32
+
+
 def upgrade() -> None:
-    if op.get_bind().dialect.name == 'sqlite':
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite':
         for ddl in FTS_DDL:
             op.execute(ddl)
         # The documents from the token table; the insert trigger indexes each.
-        op.execute(
-            "INSERT INTO search_documents (kind, ref_id, tokens)"
-            " SELECT kind, ref_id, group_concat(token, ' ') FROM search_tokens"
-            " GROUP BY kind, ref_id"
-        )
+        rows = bind.execute(sa.text(
+            "SELECT kind, ref_id, group_concat(token, ' ') FROM search_tokens"
+            " GROUP BY kind, ref_id")).all()
+        docs = sa.table('search_documents', sa.column('id'), sa.column('kind'),
+                        sa.column('ref_id'), sa.column('tokens'))
+        values = [{'id': _kind_key(k) + r, 'kind': k, 'ref_id': r, 'tokens': t}
+                  for k, r, t in rows]
+        for k in range(0, len(values), 1000):
+            bind.execute(sa.insert(docs), values[k:k + 1000])
     with op.batch_alter_table('search_tokens', schema=None) as batch_op:
         batch_op.drop_index('ix_search_tokens_ref')
     op.drop_table('search_tokens')
