@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from portal.models import metadata
+from portal.search import include_name
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging"):
@@ -34,7 +35,8 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
 
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=metadata, literal_binds=True,
-                      render_as_batch=True, compare_type=True, render_item=render_item)
+                      render_as_batch=True, compare_type=True, render_item=render_item,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -9,14 +9,22 @@ of two or more Chinese characters is cut into its bigrams, a single character st
 unigram. Bigrams may match characters that are not adjacent in the document ("天桥社"
 finds a text with "天桥" and "桥社" apart) — the usual trade of bigram indexes.
 
-One API, two storages, chosen by the database in use:
+One API, one table, two engines, chosen by the database in use: one row per document in
+``search_documents`` (unique on kind and id) holding its tokens.
 
-- PostgreSQL: one row per document in ``search_documents`` whose ``tokens`` is a
-  ``text[]`` with a GIN index; a match is ``tokens @> ARRAY[...]``.
-- SQLite: one row per (kind, token, id) in ``search_tokens``, a WITHOUT ROWID table whose
-  primary key is the inverted index; a match is the INTERSECT of one index range per
-  token. (An FTS5 table would do too, but its shadow tables live outside the models and
-  the migration check; the token table is plain SQL both ways.)
+- PostgreSQL: ``tokens`` is a ``text[]`` with a GIN index; a match is
+  ``tokens @> ARRAY[...]``.
+- SQLite: ``tokens`` is the space-joined tokens, and the FTS5 table ``search_fts``
+  (external content: it indexes ``search_documents.tokens``, kept in step by triggers;
+  tokenizer ``ascii``: spaces split, and a token — ASCII letters and digits, or only
+  non-ASCII characters — is exactly one FTS term; ``detail=none``: no positions, as no
+  query needs them) is the inverted index; a match is ``search_fts MATCH '"t1" "t2"'``
+  — every token, intersected inside FTS5 — within the kind's rowid range: on SQLite a
+  document's ``id`` is its kind's key plus its own id (``_kind_key``), so the hits are
+  the ids without reading any row.
+  The FTS table and its shadow tables are not models: ``SQLITE_FTS_DDL`` creates them
+  after ``search_documents`` (``create_all`` and the migration), and ``include_name``
+  keeps them out of the schema comparison.
 
 Usage, in a service that owns the documents::
 
@@ -34,11 +42,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     Index,
     Integer,
     Select,
@@ -46,14 +56,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     cast,
+    column,
     delete,
+    event,
     false,
     func,
-    insert,
-    intersect,
+    literal_column,
     select,
+    table,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, db
@@ -64,7 +76,7 @@ _RUN = re.compile(r"[a-z0-9]+|[^\W_a-z0-9]+")
 
 
 class SearchDocument(Base):
-    """PostgreSQL storage: the tokens of one document, GIN-indexed."""
+    """The tokens of one document: GIN-indexed on PostgreSQL, FTS5-indexed on SQLite."""
 
     __tablename__ = "search_documents"
     __table_args__ = (
@@ -82,21 +94,56 @@ class SearchDocument(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
     ref_id: Mapped[int] = mapped_column(Integer)
-    # NULL on SQLite, which keeps its tokens in ``search_tokens``.
-    tokens: Mapped[list[str] | None] = mapped_column(
+    # A list on PostgreSQL; on SQLite the tokens joined by spaces (see ``_stored``).
+    tokens: Mapped[list[str] | str | None] = mapped_column(
         Text().with_variant(postgresql.ARRAY(Text), "postgresql")
     )
 
 
-class SearchToken(Base):
-    """SQLite storage: one row per token of a document; the primary key is the index."""
+# SQLite: the FTS5 index over ``search_documents.tokens`` and the triggers that keep it
+# in step (the external-content pattern of the FTS5 documentation).
+FTS_TABLE = "search_fts"
+SQLITE_FTS_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(tokens,"
+    " content='search_documents', content_rowid='id',"
+    " tokenize='ascii', detail='none')",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON search_documents BEGIN"
+    f" INSERT INTO {FTS_TABLE}(rowid, tokens) VALUES (new.id, new.tokens); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON search_documents BEGIN"
+    f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, tokens)"
+    " VALUES ('delete', old.id, old.tokens); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE ON search_documents BEGIN"
+    f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, tokens)"
+    " VALUES ('delete', old.id, old.tokens);"
+    f" INSERT INTO {FTS_TABLE}(rowid, tokens) VALUES (new.id, new.tokens); END",
+)
+for _ddl in SQLITE_FTS_DDL:
+    event.listen(SearchDocument.__table__, "after_create", DDL(_ddl).execute_if(dialect="sqlite"))
+event.listen(
+    SearchDocument.__table__,
+    "before_drop",
+    DDL(f"DROP TABLE IF EXISTS {FTS_TABLE}").execute_if(dialect="sqlite"),
+)
+_fts = table(FTS_TABLE, column("rowid", Integer))
 
-    __tablename__ = "search_tokens"
-    __table_args__ = (Index("ix_search_tokens_ref", "kind", "ref_id"), {"sqlite_with_rowid": False})
 
-    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
-    token: Mapped[str] = mapped_column(String(MAX_TOKEN), primary_key=True)
-    ref_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """For Alembic (``include_name``): leave out the FTS table and its shadow tables,
+    which no model describes."""
+    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))
+
+
+_kind_keys: dict[int, str] = {}
+
+
+def _kind_key(kind: str) -> int:
+    """SQLite: the first ``search_documents.id`` (and FTS rowid) of ``kind``. A document's
+    id is this plus its own id, so an FTS hit is the document's id without reading the
+    row, and a kind is one rowid range (23 bits of CRC-32 above 32 bits of id)."""
+    key = (zlib.crc32(kind.encode()) & 0x7FFFFF) << 32
+    if _kind_keys.setdefault(key, kind) != kind:
+        raise ValueError(f"search kinds {kind!r} and {_kind_keys[key]!r} share a key")
+    return key
 
 
 def _runs(text: str) -> list[str]:
@@ -134,34 +181,32 @@ def _postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def _stored(toks: list[str]) -> list[str] | str:
+    return toks if _postgres() else " ".join(toks)
+
+
 def index_many(kind: str, docs: Iterable[tuple[int, str]]) -> None:
     """(Re)index several documents of one kind: ``docs`` yields (id, text)."""
-    rows = [(ref_id, tokens(text)) for ref_id, text in docs]
+    rows = [(ref_id, _stored(tokens(text))) for ref_id, text in docs]
     if not rows:
         return
+    # An upsert: two transactions re-indexing the same document never collide (on
+    # SQLite the update trigger replaces the document's FTS entry).
     if _postgres():
-        # An upsert: two transactions re-indexing the same document never collide.
-        for k in range(0, len(rows), 1000):
-            stmt = postgresql.insert(SearchDocument).values(
-                [{"kind": kind, "ref_id": r, "tokens": toks} for r, toks in rows[k : k + 1000]]
-            )
-            db.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["kind", "ref_id"], set_={"tokens": stmt.excluded.tokens}
-                )
-            )
-        return
-    # SQLite: one writer at a time, so delete-then-insert is safe.
-    ids = [ref_id for ref_id, _ in rows]
-    for k in range(0, len(ids), 500):
+        dialect: Any = postgresql
+        values = [{"kind": kind, "ref_id": r, "tokens": toks} for r, toks in rows]
+    else:
+        dialect, key = sqlite, _kind_key(kind)
+        if any(not 0 <= r < 1 << 32 for r, _ in rows):
+            raise ValueError("search ids must be in 0 .. 2**32 - 1")
+        values = [{"id": key + r, "kind": kind, "ref_id": r, "tokens": t} for r, t in rows]
+    for k in range(0, len(values), 1000):
+        stmt = dialect.insert(SearchDocument).values(values[k : k + 1000])
         db.session.execute(
-            delete(SearchToken).where(
-                SearchToken.kind == kind, SearchToken.ref_id.in_(ids[k : k + 500])
+            stmt.on_conflict_do_update(
+                index_elements=["kind", "ref_id"], set_={"tokens": stmt.excluded.tokens}
             )
         )
-    values = [{"kind": kind, "ref_id": r, "token": t} for r, toks in rows for t in toks]
-    for k in range(0, len(values), 5000):
-        db.session.execute(insert(SearchToken.__table__), values[k : k + 5000])
 
 
 def index(kind: str, ref_id: int, text: str) -> None:
@@ -171,16 +216,9 @@ def index(kind: str, ref_id: int, text: str) -> None:
 
 def remove(kind: str, ref_id: int) -> None:
     """Forget a document (it no longer matches any query)."""
-    if _postgres():
-        db.session.execute(
-            delete(SearchDocument).where(
-                SearchDocument.kind == kind, SearchDocument.ref_id == ref_id
-            )
-        )
-    else:
-        db.session.execute(
-            delete(SearchToken).where(SearchToken.kind == kind, SearchToken.ref_id == ref_id)
-        )
+    db.session.execute(
+        delete(SearchDocument).where(SearchDocument.kind == kind, SearchDocument.ref_id == ref_id)
+    )
 
 
 def match(kind: str, query: str) -> Select[Any]:
@@ -189,19 +227,21 @@ def match(kind: str, query: str) -> Select[Any]:
     without tokens matches nothing (callers skip the filter when ``query_tokens`` is empty)."""
     toks = query_tokens(query)
     if not toks:
-        return select(SearchToken.ref_id).where(false())
+        return select(SearchDocument.ref_id).where(false())
     if _postgres():
         return select(SearchDocument.ref_id).where(
             SearchDocument.kind == kind,
             SearchDocument.tokens.op("@>")(cast(postgresql.array(toks), postgresql.ARRAY(Text))),
         )
-    parts = [
-        select(SearchToken.ref_id).where(SearchToken.kind == kind, SearchToken.token == t)
-        for t in toks
-    ]
-    if len(parts) == 1:
-        return parts[0]
-    return select(intersect(*parts).subquery().c.ref_id)
+    # Each token is a quoted FTS5 string (tokens hold only letters and digits, never a
+    # quote); strings side by side must all match: FTS5 intersects their posting lists
+    # within the kind's rowid range, and a hit's rowid minus the key is the id.
+    expr = " ".join(f'"{t}"' for t in toks)
+    key = _kind_key(kind)
+    return select((_fts.c.rowid - key).label("ref_id")).where(
+        literal_column(FTS_TABLE).op("MATCH")(expr),
+        _fts.c.rowid.between(key, key + (1 << 32) - 1),
+    )
 
 
 def count(kind: str, query: str, limit: int) -> int:
@@ -265,10 +305,7 @@ def register_source(kind: str) -> Callable[[Source], Source]:
 
 def reindex(kind: str) -> int:
     """Rebuild the index of one kind from its registered source; returns the count."""
-    if _postgres():
-        db.session.execute(delete(SearchDocument).where(SearchDocument.kind == kind))
-    else:
-        db.session.execute(delete(SearchToken).where(SearchToken.kind == kind))
+    db.session.execute(delete(SearchDocument).where(SearchDocument.kind == kind))
     docs = list(_sources[kind]())
     index_many(kind, docs)
     return len(docs)

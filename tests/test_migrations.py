@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from portal.cli import upgrade_database
 from portal.models import metadata
+from portal.search import include_name
 from tests.conftest import PG_URL
 
 
@@ -36,7 +37,9 @@ def _compare(url: str) -> list:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         diff = compare_metadata(ctx, metadata)
     engine.dispose()
     return diff

@@ -89,3 +89,24 @@ def test_matches_give_the_same_rows_in_every_shape(ctx):
         )
         assert set(db.session.scalars(stmt)) == expected
     assert search.matches("community", "上海").ids == []
+
+
+def test_two_common_keywords_intersect(ctx):
+    # Each keyword alone matches hundreds of documents; together, only those with both.
+    docs = [
+        (i, " ".join(w for w, step in (("天桥", 2), ("保洁", 3), ("厨师", 5)) if i % step == 0))
+        for i in range(1, 601)
+    ]
+    search.index_many("listing", docs)
+    search.index("notice", 6, "天桥 保洁")  # another kind: never in the listings' matches
+    db.session.flush()
+    assert len(ids("listing", "天桥")) == 300 and len(ids("listing", "保洁")) == 200
+    assert ids("listing", "天桥 保洁") == set(range(6, 601, 6))
+    assert ids("listing", "保洁 天桥 厨师") == set(range(30, 601, 30))
+    assert search.count("listing", "天桥 保洁", 1000) == 100
+    # Re-indexing one document moves it out of the intersection, and removal forgets it.
+    search.index("listing", 6, "天桥")
+    search.remove("listing", 12)
+    db.session.flush()
+    assert ids("listing", "天桥 保洁") == set(range(18, 601, 6))
+    assert ids("notice", "天桥 保洁") == {6}

@@ -22,6 +22,7 @@ from portal.jobs_housing.forms import (
     JobForm,
     RentalForm,
     ReportForm,
+    StartAgreementApiForm,
     StartAgreementForm,
 )
 from portal.jobs_housing.models import Agreement, Application, Kind, Listing, ReportReason
@@ -403,7 +404,7 @@ def agreement_json(ag: Agreement) -> dict[str, Any]:
 @operation(
     "jobs_housing",
     "Generate the agreement of an accepted application (poster); start_date optional",
-    form=StartAgreementForm,
+    form=StartAgreementApiForm,
     response=AGREEMENT_SCHEMA,
     auth="any",
     status=201,

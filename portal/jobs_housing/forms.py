@@ -221,6 +221,13 @@ class StartAgreementForm(_BoardForm):
     )
 
 
+class StartAgreementApiForm(StartAgreementForm):
+    """The API's body (and its OpenAPI schema): ``start_date`` may be left out, and the
+    listing's suggested date is used; when given it is checked as in the form above."""
+
+    start_date = DateField(_l("起始日期（入住或上岗日期）"), validators=[Optional()])
+
+
 class AgreementTemplateForm(_BoardForm):
     kind = SelectField(
         _l("协议类型"),

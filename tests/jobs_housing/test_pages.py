@@ -203,6 +203,10 @@ def test_api_search_create_and_apply(app, client, board):
     spec = anon.get("/api/v1/openapi.json").get_json()
     tags = {op.get("tags", [None])[0] for path in spec["paths"].values() for op in path.values()}
     assert "jobs_housing" in tags
+    body = spec["paths"]["/api/v1/applications/{aid}/agreement"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["properties"]["start_date"]["format"] == "date"
+    assert "start_date" not in schema.get("required", [])  # optional in the API
 
 
 def test_expire_listings_cli(app, board):
