@@ -24,6 +24,7 @@ def seed_claim_service() -> None:
             duration_minutes=15,
             location=Location.STATION,
             needs_confirmation=False,
+            listed=False,  # booked from a claim on a found item, never from the list
             description="认领失物招领中的物品：到警务室核对身份与物品特征后领回。",
             materials="居民身份证\n能证明物品归属的材料（如购物凭证、照片）",
         )
