@@ -138,3 +138,22 @@ def test_migration_indexes_existing_notices(tmp_path):
         left = conn.execute(text("SELECT count(*) FROM search_tokens WHERE kind = 'notice'"))
         assert left.scalar() == 0
     engine.dispose()
+
+
+def test_many_matches_take_the_subquery_shape(app, world, client, monkeypatch):
+    """Past FEW_MATCHES the matches are a subquery, not bound ids: same answers."""
+    write(app, world["officer"], title="巡逻一", body_html="<p>夜间巡逻</p>")
+    write(
+        app,
+        world["other_officer"],
+        title="巡逻二",
+        station_wide=False,
+        community_ids=[world["other_community"]],
+    )
+    write(app, world["officer"], title="巡逻三", publish_at=None)  # a draft
+    monkeypatch.setattr(svc, "FEW_MATCHES", 0)
+    body = client.get("/api/v1/notices?q=巡逻").get_json()
+    assert body["total"] == 2 and {i["title"] for i in body["items"]} == {"巡逻一", "巡逻二"}
+    assert _titles(client, "巡逻", community="c1") == ["巡逻一"]
+    assert _titles(client, "巡逻", kind="tip", community="c1") == ["巡逻一"]
+    assert _titles(client, "巡逻", page="2") == []
