@@ -16,11 +16,12 @@ def seed_claim_service() -> None:
     """The appointment service a claimant books to collect a found item (idempotent)."""
     from portal.appointments.models import Location, Service
 
-    if db.session.scalar(select(Service.id).where(Service.name == svc.DEFAULT_CLAIM_SERVICE)):
+    name = svc.claim_service_name()
+    if db.session.scalar(select(Service.id).where(Service.name == name)):
         return
     db.session.add(
         Service(
-            name=svc.DEFAULT_CLAIM_SERVICE,
+            name=name,
             duration_minutes=15,
             location=Location.STATION,
             needs_confirmation=False,

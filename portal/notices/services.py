@@ -708,12 +708,18 @@ def moderate_item(
 DEFAULT_CLAIM_SERVICE = "失物认领"
 
 
+def claim_service_name() -> str:
+    """``LOST_FOUND_CLAIM_SERVICE`` (``PORTAL_LOST_FOUND_CLAIM_SERVICE``), default 失物认领."""
+    return current_app.config.get("LOST_FOUND_CLAIM_SERVICE") or DEFAULT_CLAIM_SERVICE
+
+
 def claim_service() -> Any:
     """The appointment service a claimant books to collect an item: the active service
-    named by ``LOST_FOUND_CLAIM_SERVICE`` (default 失物认领); None when there is none."""
+    named by ``claim_service_name()``, listed or not (the seed makes it unlisted, so it is
+    booked from a claim only); None when there is none."""
     from portal.appointments.services import active_services
 
-    name = current_app.config.get("LOST_FOUND_CLAIM_SERVICE") or DEFAULT_CLAIM_SERVICE
+    name = claim_service_name()
     return next((s for s in active_services() if s.name == name), None)
 
 
