@@ -157,3 +157,15 @@ def test_many_matches_take_the_subquery_shape(app, world, client, monkeypatch):
     assert _titles(client, "巡逻", community="c1") == ["巡逻一"]
     assert _titles(client, "巡逻", kind="tip", community="c1") == ["巡逻一"]
     assert _titles(client, "巡逻", page="2") == []
+
+
+def test_count_stops_past_max_results(app, world, client, monkeypatch):
+    write(app, world["officer"], title="防汛一")
+    write(app, world["officer"], title="防汛二")
+    monkeypatch.setattr(svc, "MAX_RESULTS", 1)
+    body = client.get("/api/v1/notices?q=防汛").get_json()
+    assert body["total"] == 1 and body["total_capped"] is True and len(body["items"]) == 2
+    assert "结果超过 1 条" in client.get("/notices?q=防汛").get_data(as_text=True)
+    monkeypatch.setattr(svc, "MAX_RESULTS", 2)
+    assert client.get("/api/v1/notices?q=防汛").get_json()["total_capped"] is False
+    assert "结果超过" not in client.get("/notices?q=防汛").get_data(as_text=True)
