@@ -94,6 +94,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("PORTAL_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
         # Contact box: messages per address (counted under an HMAC, never the address).
         "CONTACT_LIMIT": os.environ.get("PORTAL_CONTACT_LIMIT", "5 per 10 minutes"),
+        # Lost and found: the appointment service a claimant books to collect a found item.
+        "LOST_FOUND_CLAIM_SERVICE": os.environ.get("PORTAL_LOST_FOUND_CLAIM_SERVICE", "失物认领"),
         # Mail: SMTP when a host is set, otherwise the dev outbox.
         "SMTP_HOST": os.environ.get("PORTAL_SMTP_HOST") or None,
         "SMTP_PORT": _env_int("PORTAL_SMTP_PORT", 587),

@@ -6,7 +6,7 @@ FTS5 table search_fts, kept in step by triggers; the token table search_tokens g
 search_tokens table.
 
 Revision ID: 7d3f1a2b8c90
-Revises: 99f72fded9d9
+Revises: f1c3b5e8a2d7
 Create Date: 2026-11-29 01:20:00.000000
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '7d3f1a2b8c90'
-down_revision = '99f72fded9d9'
+down_revision = 'f1c3b5e8a2d7'
 branch_labels = None
 depends_on = None
 

@@ -135,7 +135,7 @@ def _mine(code: str) -> Booking | None:
     response={"type": "object", "properties": {"items": {"type": "array", "items": SERVICE}}},
 )
 def appointment_services() -> Any:
-    return jsonify(items=[service_json(s) for s in svc.active_services()])
+    return jsonify(items=[service_json(s) for s in svc.listed_services()])
 
 
 @bp.route("/appointments/services/<int:service_id>/slots")
@@ -185,7 +185,8 @@ def appointment_book() -> Any:
         return err
     service = db.session.get(Service, form.service_id.data)
     provider = db.session.get(User, form.provider_id.data)
-    if service is None or provider is None:
+    # An unlisted service (the lost-and-found claim's visit) is booked through its feature.
+    if service is None or not service.listed or provider is None:
         return error(404, "not_found", _("服务或接待人不存在。"))
     try:
         b = svc.book(

@@ -77,7 +77,16 @@ NOTICE = _obj(
     }
 )
 NOTICE_PAGE = _obj(
-    {"items": {"type": "array", "items": NOTICE}, "total": INT, "page": INT, "feed": S}
+    {
+        "items": {"type": "array", "items": NOTICE},
+        "total": INT,
+        "total_capped": {
+            "type": "boolean",
+            "description": "a search with more than 1000 matches (total says 1000)",
+        },
+        "page": INT,
+        "feed": S,
+    }
 )
 ITEM = _obj(
     {
@@ -208,7 +217,8 @@ def notices() -> Any:
     }
     return jsonify(
         items=[notice_json(n) for n in rows],
-        total=total,
+        total=min(total, svc.MAX_RESULTS),
+        total_capped=total > svc.MAX_RESULTS,
         page=page,
         feed=url_for("notices.feed", **args),
     )

@@ -177,6 +177,9 @@ class ServiceForm(PortalForm):
         _l("需携带材料（每行一项）"), filters=CLEAN, validators=[Optional(), Length(max=4000)]
     )
     is_active = BooleanField(_l("可预约"), default=True)
+    # Ticked for a service booked only through another feature (the lost-and-found claim);
+    # unticked (absent from the post) keeps a service listed, as before this field.
+    unlisted = BooleanField(_l("不在服务列表中显示（只经失物认领等其他功能预约）"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

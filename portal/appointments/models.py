@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -63,6 +64,10 @@ class Service(Base):
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
     materials: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Shown in the residents' list of services and bookable from it. Off for a service
+    # booked only through another feature: the lost-and-found claim's visit (失物认领),
+    # which needs a claim on a found item first.
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
 

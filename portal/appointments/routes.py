@@ -39,8 +39,8 @@ plan_owner_required = roles_required("officer", "lawyer")
 
 def _service_or_404(service_id: int) -> Service:
     service = svc.get_by_id(Service, service_id)
-    if service is None or not service.is_active:
-        abort(404)
+    if service is None or not service.is_active or not service.listed:
+        abort(404)  # an unlisted service is booked through its own feature only
     return service
 
 
@@ -59,7 +59,7 @@ def _by_day(slots: list[dt.datetime]) -> list[tuple[dt.date, list[dt.datetime]]]
 @bp.route("/appointments")
 def index() -> Any:
     """The services with the materials to bring (public)."""
-    return render_template("appointments/index.html", services=svc.active_services())
+    return render_template("appointments/index.html", services=svc.listed_services())
 
 
 def _render_service(
@@ -480,6 +480,7 @@ def _service_fields(form: ServiceForm) -> dict[str, Any]:
         "needs_confirmation": bool(form.needs_confirmation.data),
         "materials": form.materials.data or "",
         "is_active": bool(form.is_active.data),
+        "listed": not form.unlisted.data,
     }
 
 
@@ -504,6 +505,7 @@ def _service_page(service: Service | None) -> Any:
     if service and request.method == "GET":
         form.provider_role.data = service.provider_role.value
         form.location.data = service.location.value
+        form.unlisted.data = not service.listed
     status = 200
     if form.validate_on_submit():
         try:

@@ -72,7 +72,18 @@ def _cfg(key: str) -> int:
 
 
 def active_services() -> list[Service]:
+    """Every bookable service, listed or not (other features look theirs up here)."""
     return list(db.session.scalars(select(Service).where(Service.is_active).order_by(Service.id)))
+
+
+def listed_services() -> list[Service]:
+    """The services residents choose from (the page and the API): active and ``listed``.
+    A service booked only through another feature (the lost-and-found claim) is left out."""
+    return list(
+        db.session.scalars(
+            select(Service).where(Service.is_active, Service.listed).order_by(Service.id)
+        )
+    )
 
 
 def providers_for(service: Service, resident: User | None) -> list[User]:

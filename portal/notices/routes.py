@@ -127,7 +127,8 @@ def index() -> Any:
 
     return render_template(
         "notices/index.html",
-        page=Page(rows, total, page, 10),
+        page=Page(rows, min(total, svc.MAX_RESULTS) if q else total, page, 10),
+        capped=bool(q) and total > svc.MAX_RESULTS,
         kinds=list(NoticeKind),
         kind=kind,
         community=community,

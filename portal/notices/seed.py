@@ -16,14 +16,16 @@ def seed_claim_service() -> None:
     """The appointment service a claimant books to collect a found item (idempotent)."""
     from portal.appointments.models import Location, Service
 
-    if db.session.scalar(select(Service.id).where(Service.name == svc.DEFAULT_CLAIM_SERVICE)):
+    name = svc.claim_service_name()
+    if db.session.scalar(select(Service.id).where(Service.name == name)):
         return
     db.session.add(
         Service(
-            name=svc.DEFAULT_CLAIM_SERVICE,
+            name=name,
             duration_minutes=15,
             location=Location.STATION,
             needs_confirmation=False,
+            listed=False,  # booked from a claim on a found item, never from the list
             description="认领失物招领中的物品：到警务室核对身份与物品特征后领回。",
             materials="居民身份证\n能证明物品归属的材料（如购物凭证、照片）",
         )

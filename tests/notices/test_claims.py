@@ -180,3 +180,37 @@ def test_without_claim_service_the_claim_still_stands(app, world, client):
     assert "暂未开通认领预约" in page and "天桥社区警务室" in page
     with app.app_context():
         assert appt.active_services() == []
+
+
+def test_claim_service_is_not_in_the_general_service_list(app, world, client):
+    """失物认领 is booked from a claim only: not listed on /appointments or in the API, and
+    neither the general booking page nor the booking API takes it; the claim still books."""
+    from portal.appointments.models import Service
+
+    item_id = _found_item(app, world)
+    with app.app_context():
+        service = db.session.scalar(select(Service).where(Service.name == "失物认领"))
+        assert service is not None and service.listed is False
+        sid = service.id
+        listed = [s.name for s in appt.listed_services()]
+        assert "失物认领" not in listed and "办理居住证" in listed
+        slot = appt.free_slots(service, world["officer"], days=14)[0]
+    login(client, "resident@example.com")
+    assert "失物认领" not in client.get("/appointments").get_data(as_text=True)
+    names = [s["name"] for s in client.get("/api/v1/appointments/services").get_json()["items"]]
+    assert "失物认领" not in names and "办理居住证" in names
+    assert client.get(f"/appointments/s/{sid}").status_code == 404
+    starts = slot.isoformat()
+    page_book = client.post(
+        f"/appointments/s/{sid}/book",
+        data={"provider_id": world["officer"], "starts_at": starts},
+    )
+    api_book = client.post(
+        "/api/v1/appointments/bookings",
+        json={"service_id": sid, "provider_id": world["officer"], "starts_at": starts},
+    )
+    assert page_book.status_code == 404 and api_book.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(Booking.id)) is None
+    # Through a claim it books as before.
+    _claim_and_book(client, item_id, "钱包里有饭卡", world["officer"])
