@@ -95,7 +95,8 @@ def test_pagination(client, world, lm):  # noqa: F811
     second = _page(client, "/backoffice/registry/ledger?page=2")
     assert second.count("/backoffice/registry/migrants/") == 5
     beyond = _page(client, "/backoffice/registry/ledger?page=9")
-    assert "没有符合条件的登记记录" in beyond
+    assert "这一页没有记录" in beyond and "没有符合条件的登记记录" not in beyond
+    assert "没有符合条件的登记记录" in _page(client, "/backoffice/registry/ledger?name=无此人")
 
 
 def test_name_search_lists_by_name_in_index_order(ctx, world, lm):  # noqa: F811
