@@ -216,6 +216,10 @@ def employer() -> Any:
             headers=imports.HEADER_LABELS,
             typed=request.form if report is not None and not report.ok else {},
             max_rows=current_app.config.get("REGISTRY_IMPORT_MAX_ROWS") or imports.DEFAULT_MAX_ROWS,
+            max_kb=(
+                current_app.config.get("REGISTRY_IMPORT_MAX_BYTES") or imports.DEFAULT_MAX_BYTES
+            )
+            // 1024,
         ),
         status,
     )

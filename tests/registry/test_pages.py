@@ -150,6 +150,7 @@ def test_house_page_move_out_and_paper_pledge(app, client, board):
     login(client, "officer@example.com")
     page = client.get(f"/backoffice/registry/houses/{hid}/tenancies").get_data(as_text=True)
     assert "已签订" in page and "在住" in page
+    assert 'data-confirm="确定登记迁出？"' in page  # a move-out is asked again first
     resp = client.post(f"/backoffice/registry/tenancies/{tid}/end", data={"end_date": "2099-01-01"})
     assert resp.status_code == 303
     resp = client.post(f"/backoffice/registry/tenancies/{tid}/end", data={})
@@ -202,6 +203,7 @@ def test_review_goes_on_to_the_next_pending_record(app, client, world):
     assert resp.status_code == 302 and resp.location.endswith(f"/backoffice/registry/records/{c}")
     page = client.get(resp.location).get_data(as_text=True)
     assert "已退回" in page and "确认登记" in page
+    assert 'data-confirm="确定退回这条登记？"' in page
     resp = client.post(f"/backoffice/registry/records/{c}/confirm")
     assert resp.status_code == 302 and resp.location.endswith("/backoffice/registry/pending")
     page = client.get("/backoffice/registry/pending").get_data(as_text=True)
