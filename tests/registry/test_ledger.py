@@ -92,6 +92,7 @@ def test_pagination(client, world, lm):  # noqa: F811
     first = _page(client, "/backoffice/registry/ledger")
     assert first.count("/backoffice/registry/migrants/") == ledger.PER_PAGE
     assert "第 1 / 2 页，共 25 条" in first
+    assert "记录很多时请导出 CSV" in first  # the XLSX export's first byte waits for the end
     second = _page(client, "/backoffice/registry/ledger?page=2")
     assert second.count("/backoffice/registry/migrants/") == 5
     beyond = _page(client, "/backoffice/registry/ledger?page=9")
