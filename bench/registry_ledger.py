@@ -14,7 +14,7 @@ At each size it measures, with the Flask test client in-process (after one warm-
 p50/p95 of: search by address prefix (a house of the officer's community), search by
 name (a full name there), the default ledger page (officer; and admin, station-wide), the
 figures page (reads the stored snapshot) and the JSON figures; once: recomputing the
-snapshot (the ``registry-figures`` job). At the largest size it prints the PostgreSQL
+snapshot (the ``registry-figures`` job). At the largest size it prints the
 plans of the searches. Then, in a child process, the XLSX export of 100,000 rows through
 the real route, streamed, with the child's peak RSS.
 
@@ -307,7 +307,8 @@ def sample_targets(engine: Engine) -> dict[str, str]:
 
 
 def explain(engine: Engine, app: Any) -> None:
-    """PostgreSQL plans of the ledger's searches, as the app builds them."""
+    """The plans of the ledger's searches, as the app builds them (``EXPLAIN`` on
+    PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite)."""
     from portal.accounts.models import User
     from portal.db import db
     from portal.registry import ledger
@@ -319,6 +320,7 @@ def explain(engine: Engine, app: Any) -> None:
         cases = [
             ("address prefix", officer, {"address": targets["address"]}),
             ("name", officer, {"name": targets["name"]}),
+            ("surname", officer, {"name": targets["name"][:1]}),
             ("default page", officer, {}),
             ("default page, admin", admin, {}),
         ]
@@ -326,8 +328,12 @@ def explain(engine: Engine, app: Any) -> None:
             f = ledger.LedgerFilter.from_args(args, user)
             stmt = ledger.ledger_select(f).limit(ledger.PER_PAGE)
             sql = stmt.compile(engine, compile_kwargs={"literal_binds": True})
-            with engine.connect() as conn:
-                plan = conn.execute(text(f"EXPLAIN {sql}")).scalars().all()
+            # The session's own connection: on SQLite a second one would wait for its lock.
+            if engine.dialect.name == "sqlite":
+                rows = db.session.execute(text(f"EXPLAIN QUERY PLAN {sql}")).all()
+                plan = [row[-1] for row in rows]
+            else:
+                plan = db.session.execute(text(f"EXPLAIN {sql}")).scalars().all()
             print(f"  plan: {label}")
             for row in plan[:8]:
                 print(f"    {row}")
@@ -471,8 +477,7 @@ def run(label: str, make_url_for: Any, instance: Path) -> None:
         ratio = pct(by_size[SIZES[-1]], 95) / pct(by_size[SIZES[0]], 95)
         print(f"  {name:<22}{cells}   {ratio:.2f}x")
     biggest = ledgers[-1]
-    if biggest.app.extensions["portal.engine"].dialect.name == "postgresql":
-        explain(biggest.app.extensions["portal.engine"], biggest.app)
+    explain(biggest.app.extensions["portal.engine"], biggest.app)
     if EXPORT_ROWS and biggest.size >= EXPORT_ROWS:
         export_in_child(biggest.url, biggest.instance)
     for led in ledgers:

@@ -182,7 +182,8 @@ def _forbidden() -> Any:
 @operation(
     "registry",
     "Search the migrant ledger (community, address, name, status, date_field, date_from, "
-    "date_to, page); masked. Default: confirmed records of my communities, newest first",
+    "date_to, page); masked. Default: confirmed records of my communities, newest first; "
+    "a search by name lists by name",
     response=LEDGER_SCHEMA,
     auth="officer, admin",
 )

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Index, Select, and_, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from portal.accounts.models import Role
 from portal.communities.models import Community
@@ -256,13 +258,27 @@ def _where(f: LedgerFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
+def name_order() -> ColumnElement[Any]:
+    """``name`` in the order of the name-prefix index, so that a name search reads the index
+    in order and stops at the page instead of sorting every match (a one-character surname
+    matches ~2% of a community). On PostgreSQL that index is ``varchar_pattern_ops``, whose
+    order is the byte order of ``~<~``, not the collation's ``<``: ``ORDER BY name USING ~<~``
+    names it. On SQLite (binary collation) the plain order is the index's."""
+    if db.engine.dialect.name == "postgresql":
+        return UnaryExpression(MigrantRecord.name, modifier=custom_op("USING ~<~"))
+    return MigrantRecord.name.asc()
+
+
 def ledger_select(f: LedgerFilter) -> Select[Any]:
-    """The records matching the filter, newest move-in first (ties: newest record)."""
-    order = (
-        (MigrantRecord.created_at.desc(), MigrantRecord.id.desc())
-        if f.date_field == "created"
-        else (MigrantRecord.since.desc(), MigrantRecord.id.desc())
-    )
+    """The records matching the filter, newest move-in first (ties: newest record). A search
+    by name lists by name (then oldest record first): the same name together, and read in
+    the order of the ``(community_id, name)`` index."""
+    if f.name:
+        order: tuple[Any, ...] = (name_order(), MigrantRecord.id)
+    elif f.date_field == "created":
+        order = (MigrantRecord.created_at.desc(), MigrantRecord.id.desc())
+    else:
+        order = (MigrantRecord.since.desc(), MigrantRecord.id.desc())
     return select(MigrantRecord).where(*_where(f)).order_by(*order)
 
 

@@ -216,6 +216,10 @@ def employer() -> Any:
             headers=imports.HEADER_LABELS,
             typed=request.form if report is not None and not report.ok else {},
             max_rows=current_app.config.get("REGISTRY_IMPORT_MAX_ROWS") or imports.DEFAULT_MAX_ROWS,
+            max_kb=(
+                current_app.config.get("REGISTRY_IMPORT_MAX_BYTES") or imports.DEFAULT_MAX_BYTES
+            )
+            // 1024,
         ),
         status,
     )
@@ -291,6 +295,16 @@ def reveal(record_id: int, field: str) -> Any:
     return _record_page(rec, revealed={field: value})
 
 
+def _next_in_review(done: MigrantRecord) -> Any:
+    """After a confirm or a reject: the next pending record (oldest first), so an officer
+    with a long queue goes through it without going back to the list; the list when none
+    is left."""
+    following = svc.next_pending(current_user, done)
+    if following is None:
+        return redirect(url_for("registry.review_queue"))
+    return redirect(url_for("registry.record", record_id=following.id))
+
+
 @bp.route("/backoffice/registry/records/<int:record_id>/<action>", methods=["POST"])
 @staff_required
 def record_action(record_id: int, action: str) -> Any:
@@ -310,14 +324,14 @@ def record_action(record_id: int, action: str) -> Any:
                 else _("此人已在台帐中，已合并到记录 #%(n)s。", n=target.id),
                 "success",
             )
-            return redirect(url_for("registry.review_queue"))
+            return _next_in_review(rec)
         if action == "reject":
             form = RejectForm()
             if not form.validate_on_submit():
                 return _record_page(rec, 422, reject_form=form)
             svc.reject(current_user, rec, form.reason.data)
             flash(_("已退回。"), "success")
-            return redirect(url_for("registry.review_queue"))
+            return _next_in_review(rec)
         form = CorrectForm()
         if not form.validate_on_submit():
             return _record_page(rec, 422, correct_form=form)

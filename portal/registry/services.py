@@ -207,6 +207,18 @@ def pending_queue(officer: User, page: int, per_page: int = 20) -> tuple[list[Mi
     return list(rows), total
 
 
+def next_pending(officer: User, after: MigrantRecord) -> MigrantRecord | None:
+    """The oldest pending record of the officer's communities other than ``after``: where a
+    review goes on once one record is confirmed or rejected."""
+    stmt = select(MigrantRecord).where(
+        MigrantRecord.status == RecordStatus.PENDING, MigrantRecord.id != after.id
+    )
+    ids = served_community_ids(officer)
+    if ids is not None:
+        stmt = stmt.where(MigrantRecord.community_id.in_(ids))
+    return db.session.scalar(stmt.order_by(MigrantRecord.created_at, MigrantRecord.id).limit(1))
+
+
 def age_days(record: MigrantRecord) -> int:
     """Whole days a record has waited."""
     created = record.created_at

@@ -128,7 +128,9 @@ def test_templates_read_back_as_empty_submissions(ctx, board):
 
 def test_pages_upload_and_form(app, client, board):
     login(client, "employer@example.com")
-    assert client.get("/registry/employer").status_code == 200
+    page = client.get("/registry/employer")
+    assert page.status_code == 200
+    assert "每个文件最多 500 人，不超过 1024 KB" in page.get_data(as_text=True)  # the limits shown
     xlsx = client.get("/registry/employer/template.xlsx")
     assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
     assert client.get("/registry/employer/template.csv").data.startswith(b"\xef\xbb\xbf")

@@ -61,6 +61,8 @@ def test_filters_address_name_and_dates(client, world, lm):  # noqa: F811
     # Name prefix.
     found, html = names("name=张")
     assert found == {"张*"} and "李*" not in html
+    assert "按姓名查询时，结果按姓名排列" in html
+    assert "按姓名查询时" not in names("address=天桥路")[1]
     found, _ = names("name=李三")
     assert found == {"李*"}
     # Date range on the move-in date, then on the registration time.
@@ -90,10 +92,34 @@ def test_pagination(client, world, lm):  # noqa: F811
     first = _page(client, "/backoffice/registry/ledger")
     assert first.count("/backoffice/registry/migrants/") == ledger.PER_PAGE
     assert "第 1 / 2 页，共 25 条" in first
+    assert "记录很多时请导出 CSV" in first  # the XLSX export's first byte waits for the end
     second = _page(client, "/backoffice/registry/ledger?page=2")
     assert second.count("/backoffice/registry/migrants/") == 5
     beyond = _page(client, "/backoffice/registry/ledger?page=9")
-    assert "没有符合条件的登记记录" in beyond
+    assert "这一页没有记录" in beyond and "没有符合条件的登记记录" not in beyond
+    assert "没有符合条件的登记记录" in _page(client, "/backoffice/registry/ledger?name=无此人")
+
+
+def test_name_search_lists_by_name_in_index_order(ctx, world, lm):  # noqa: F811
+    """A name search reads the (community_id, name) index in order and stops at the page:
+    by name, then oldest record first, whatever the move-in dates."""
+    from portal.accounts.models import User
+
+    a = world["community"]
+    ids = {}
+    for i in range(ledger.PER_PAGE + 5):
+        name = f"张{(i * 7) % 25:02d}"
+        ids[name] = lm.migrant(a, name=name, since=dt.date(2026, 1, 1) + dt.timedelta(days=i))
+    twin = lm.migrant(a, name="张03", since=dt.date(2020, 1, 1))  # same name, newer record
+    lm.migrant(a, name="李一")
+    officer = db.session.get(User, world["officer"])
+    f = ledger.LedgerFilter.from_args({"name": "张"}, officer)
+    first, total = ledger.search(f, 1)
+    second, _ = ledger.search(f, 2)
+    got = [(m.name, m.id) for m in first + second]
+    assert total == ledger.PER_PAGE + 6
+    assert got == sorted(got) and len(got) == total
+    assert [m.id for m in first + second if m.name == "张03"] == [ids["张03"], twin]
 
 
 def test_count_is_capped(ctx, world, lm, monkeypatch):  # noqa: F811

@@ -150,6 +150,7 @@ def test_house_page_move_out_and_paper_pledge(app, client, board):
     login(client, "officer@example.com")
     page = client.get(f"/backoffice/registry/houses/{hid}/tenancies").get_data(as_text=True)
     assert "已签订" in page and "在住" in page
+    assert 'data-confirm="确定登记迁出？"' in page  # a move-out is asked again first
     resp = client.post(f"/backoffice/registry/tenancies/{tid}/end", data={"end_date": "2099-01-01"})
     assert resp.status_code == 303
     resp = client.post(f"/backoffice/registry/tenancies/{tid}/end", data={})
@@ -178,3 +179,32 @@ def test_landlord_ends_a_tenancy_from_their_page(app, client, board):
     assert client.post(f"/registry/tenancies/{tid}/end", data={}).status_code == 403
     with app.app_context():
         assert db.session.get(Tenancy, tid).end_date is not None
+
+
+def test_review_goes_on_to_the_next_pending_record(app, client, world):
+    """An officer with a long queue: confirming or rejecting opens the next pending record
+    of their communities (oldest first), then the queue once none is left."""
+    from portal.security.idnumbers import resident_id_check_char
+
+    def number(i: int) -> str:
+        first17 = f"4101021990010{i}10{i}"
+        return first17 + resident_id_check_char(first17)
+
+    with app.test_request_context():
+        a, b, c = (pending_record(world["community"], number(i)).id for i in range(1, 4))
+        pending_record(world["other_community"], number(4))  # not this officer's
+        db.session.commit()
+    login(client, "officer@example.com")
+    beyond = client.get("/backoffice/registry/pending?page=5").get_data(as_text=True)
+    assert "这一页没有记录" in beyond and "没有待审核的登记" not in beyond
+    resp = client.post(f"/backoffice/registry/records/{a}/confirm")
+    assert resp.status_code == 302 and resp.location.endswith(f"/backoffice/registry/records/{b}")
+    resp = client.post(f"/backoffice/registry/records/{b}/reject", data={"reason": "地址不符"})
+    assert resp.status_code == 302 and resp.location.endswith(f"/backoffice/registry/records/{c}")
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "已退回" in page and "确认登记" in page
+    assert 'data-confirm="确定退回这条登记？"' in page
+    resp = client.post(f"/backoffice/registry/records/{c}/confirm")
+    assert resp.status_code == 302 and resp.location.endswith("/backoffice/registry/pending")
+    page = client.get("/backoffice/registry/pending").get_data(as_text=True)
+    assert "已确认登记" in page and "没有待审核的登记" in page
