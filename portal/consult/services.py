@@ -319,6 +319,18 @@ def mark_complex(officer: User, c: Consultation) -> None:
     db.session.flush()
 
 
+def clear_urgent(officer: User, c: Consultation) -> None:
+    """解除紧急: the emergency was dealt with; the item is ordered by its due time again.
+    Noted in the thread (internal) and audited."""
+    _require_handler(officer, c)
+    if not c.is_urgent:
+        raise DomainError(_("这条咨询没有紧急标记。"), code="not_urgent")
+    c.is_urgent = False
+    _add(c, officer, MessageKind.NOTE, _("已解除紧急标记。"))
+    audit.record(officer, "consult.urgent_cleared", subject=c.asker, obj=c)
+    db.session.flush()
+
+
 def claim(officer: User, c: Consultation) -> None:
     """Take an unassigned item."""
     _require_handler(officer, c)
