@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.accounts.models import User
 from portal.communities.models import Community, OfficerProfile, OfficerStatus, community_officers
@@ -218,6 +219,28 @@ def _stored(conv: Conversation, user: User, client_id: str) -> ChatMessage | Non
     )
 
 
+def _insert_once(conv: Conversation, user: User, client_id: str, text: str) -> ChatMessage | None:
+    """Store the message unless this sender already stored this client id (then None).
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING``, on both databases: no
+    savepoint round trips, and a racing resend simply finds no row returned."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(ChatMessage)
+        .values(
+            conversation_id=conv.id,
+            sender_id=user.id,
+            client_id=client_id,
+            body=text,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["conversation_id", "sender_id", "client_id"])
+        .returning(ChatMessage)
+    )
+    return db.session.scalars(stmt, execution_options={"populate_existing": True}).first()
+
+
 def post(
     user: User, conv: Conversation, body: str, client_id: str, *, member_checked: bool = False
 ) -> Posted:
@@ -232,15 +255,10 @@ def post(
     if not member_checked and not conv.can_join(user):
         raise DomainError(_("您不在这个对话中。"), code="forbidden")
     text = _check(body, client_id)
-    msg = ChatMessage(conversation_id=conv.id, sender_id=user.id, client_id=client_id, body=text)
-    try:
-        with db.session.begin_nested():
-            db.session.add(msg)
-            db.session.flush()
-    except IntegrityError:  # a resend of a stored client id (or the same resend racing us)
+    msg = _insert_once(conv, user, client_id, text)
+    if msg is None:  # a resend of a stored client id (or the same resend racing us)
         existing = _stored(conv, user, client_id)
-        if existing is None:
-            raise
+        assert existing is not None
         return Posted(existing, False, conv.consultation_id, urgent=_urgent_text(conv, user, text))
     conv.last_message_at = msg.created_at
     result = Posted(msg, True)

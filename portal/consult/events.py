@@ -20,6 +20,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
+from sqlalchemy.orm import joinedload
 
 from portal.consult import chat
 from portal.consult.models import Conversation
@@ -56,7 +57,12 @@ def _conversation(data: Any) -> Conversation | None:
     conv_id = _requested_id(data)
     if conv_id is None:
         return None
-    conv = db.session.get(Conversation, conv_id)
+    # The inbox row sent with each message names the resident and the community: one query.
+    conv = db.session.get(
+        Conversation,
+        conv_id,
+        options=[joinedload(Conversation.resident), joinedload(Conversation.community)],
+    )
     if conv is None:
         return None
     if not _member_of(conv_id):
