@@ -235,8 +235,11 @@ def _install_session_hooks() -> None:
         cutoffs = session.info.pop("portal.cutoff", [])
         if cutoffs:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            for token_hash, user_id in cutoffs:
-                _cut_off(app, token_hash, user_id)
+            # A fresh app context: the disconnect handlers run now, with their own database
+            # session, not inside the one that has just committed.
+            with app.app_context():
+                for token_hash, user_id in cutoffs:
+                    _cut_off(app, token_hash, user_id)
 
     @sa_event.listens_for(Session, "after_soft_rollback")
     def _after_rollback(session: Session, _previous: Any) -> None:

@@ -44,6 +44,15 @@ def test_logout_cuts_off_that_sessions_sockets(app, world):
 
     assert not r.is_connected(NS)
     assert not bell.is_connected("/notifications")
+    # The cut-off socket went through the whole disconnect: it left its rooms and the
+    # officer heard the resident go offline (the other device keeps them online).
+    assert _events(o, "presence") == []
+    in_room = socketio.server.manager.get_participants(NS, f"conversation:{conv_id}")
+    assert r.eio_sid not in {eio for _sid, eio in in_room}
+    r_other_device.emit("leave", {"conversation_id": conv_id}, namespace=NS, callback=True)
+    assert _events(o, "presence") == [
+        {"conversation_id": conv_id, "user_id": world["resident"], "online": False}
+    ]
     # The same resident on another device (another session) and the officer stay on.
     assert r_other_device.is_connected(NS) and o.is_connected(NS)
     o.get_received(NS)
