@@ -97,8 +97,13 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.request_loader
     def _load_user(_request: Any) -> Any:
+        from portal.accounts.models import User
         from portal.accounts.services import user_for_session_token
+        from portal.realtime import socket_user_id
 
+        uid = socket_user_id()  # a socket event: checked at connect (see portal/realtime.py)
+        if uid is not None:
+            return db.session.get(User, uid)
         return user_for_session_token(session.get("sid"))
 
 

@@ -83,6 +83,10 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _env_bool("PORTAL_SECURE_COOKIES", False),
         "SESSION_IDLE_MINUTES": _env_int("PORTAL_SESSION_IDLE_MINUTES", 60),
         "SESSION_MAX_HOURS": _env_int("PORTAL_SESSION_MAX_HOURS", 12),
+        # Sockets authenticate at connect; events re-check the session at most this often,
+        # and each process sweeps its sockets for ended sessions this often (portal/realtime).
+        "SOCKET_SESSION_CHECK_SECONDS": _env_int("PORTAL_SOCKET_SESSION_CHECK_SECONDS", 30),
+        "SOCKET_SESSION_SWEEP_SECONDS": _env_int("PORTAL_SOCKET_SESSION_SWEEP_SECONDS", 15),
         "PREFERRED_URL_SCHEME": os.environ.get("PORTAL_URL_SCHEME", "http"),
         "BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         # Flask-Limiter: shared counters in Redis when configured.

@@ -4,14 +4,28 @@ Rules: one namespace per feature, one room per conversation; ``connect`` refuses
 users; every event checks that the user belongs to the room; services publish through
 ``publish`` instead of calling ``emit`` everywhere (with a Redis message queue configured,
 ``publish`` reaches clients connected to any server process).
+
+Authentication happens once, at ``connect`` (Flask-Login loads the user from the server-side
+session). The connection then keeps who it is (``Connection``: user id, the session's token
+hash, what the handlers have already checked) so that an event costs no session look-up:
+events re-check the server-side session at most every ``SOCKET_SESSION_CHECK_SECONDS``.
+A logout or a password change disconnects that session's (that user's) sockets in this
+process as soon as it commits (``cut_off_after_commit``); sockets held by other server
+processes are cut by ``sweep_ended_sessions``, which each process runs every
+``SOCKET_SESSION_SWEEP_SECONDS`` (one query for all its connections).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
+from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect
 
@@ -23,19 +37,174 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Connection:
+    """Who a socket belongs to, learnt once at ``connect``.
+
+    ``checked`` holds what handlers have verified for this connection (e.g. membership of a
+    conversation); it is emptied whenever the session is re-checked, so a membership that
+    ended is noticed within ``SOCKET_SESSION_CHECK_SECONDS``."""
+
+    user_id: int
+    token_hash: str
+    namespace: str
+    checked_at: float
+    checked: set[Hashable] = field(default_factory=set)
+
+
+_lock = threading.Lock()
+
+
+def _connections(app: Flask | None = None) -> dict[tuple[str, str], Connection]:
+    """(namespace, socket id) -> Connection, per app (several apps may share a process)."""
+    app = app or current_app
+    return app.extensions.setdefault("portal.sockets", {})
+
+
+def connection() -> Connection | None:
+    """The Connection of the socket handling the current event."""
+    with _lock:
+        return _connections().get((request.namespace, request.sid))  # type: ignore[attr-defined]
+
+
+def _register() -> None:
+    from portal.accounts.services import session_token_hash
+
+    conn = Connection(
+        user_id=current_user.id,
+        token_hash=session_token_hash(session.get("sid")),
+        namespace=request.namespace,  # type: ignore[attr-defined]
+        checked_at=time.monotonic(),
+    )
+    with _lock:
+        _connections()[(conn.namespace, request.sid)] = conn  # type: ignore[attr-defined]
+    _start_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def forget_connection() -> None:
+    """Drop the current socket's Connection (its disconnect handler calls this)."""
+    with _lock:
+        _connections().pop((request.namespace, request.sid), None)  # type: ignore[attr-defined]
+
+
+def _still_valid(conn: Connection) -> bool:
+    """Re-check the server-side session when the last check is older than the setting."""
+    every = current_app.config.get("SOCKET_SESSION_CHECK_SECONDS", 30)
+    now = time.monotonic()
+    if now - conn.checked_at < every:
+        return True
+    from portal.accounts.services import user_for_session_token_hash
+
+    user = user_for_session_token_hash(conn.token_hash)
+    if user is None or user.id != conn.user_id:
+        return False
+    conn.checked_at = now
+    conn.checked.clear()
+    return True
+
+
 def authenticated_only(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse a connection or event from someone who is not logged in."""
+    """Refuse a connection or event from someone who is not logged in.
+
+    ``connect`` authenticates through Flask-Login and records the Connection; later events
+    use it (``current_user`` is then loaded by primary key, only if the handler asks)."""
 
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            if handler.__name__.endswith("connect"):
+        if handler.__name__.endswith("connect"):
+            if not current_user.is_authenticated:
                 raise ConnectionRefusedError("login required")
+            _register()
+            return handler(*args, **kwargs)
+        conn = connection()
+        if conn is None or not _still_valid(conn):
+            forget_connection()
             disconnect()
             return None
+        g.portal_socket_user_id = conn.user_id
         return handler(*args, **kwargs)
 
     return wrapper
+
+
+def socket_user_id() -> int | None:
+    """The user id of the socket event being handled (the request loader's fast path)."""
+    return g.get("portal_socket_user_id")
+
+
+def cut_off_after_commit(*, token_hash: str | None = None, user_id: int | None = None) -> None:
+    """Once the current transaction commits, disconnect this process's sockets of the ended
+    session (``token_hash``) or of every session of the user (``user_id``)."""
+    from portal.db import db
+
+    db.session().info.setdefault("portal.cutoff", []).append((token_hash, user_id))
+
+
+def _cut_off(app: Flask, token_hash: str | None, user_id: int | None) -> None:
+    with _lock:
+        doomed = [
+            (ns, sid)
+            for (ns, sid), c in _connections(app).items()
+            if (token_hash and c.token_hash == token_hash) or (user_id and c.user_id == user_id)
+        ]
+    _disconnect(app, doomed)
+
+
+def _disconnect(app: Flask, doomed: list[tuple[str, str]]) -> None:
+    for ns, sid in doomed:
+        with _lock:
+            _connections(app).pop((ns, sid), None)
+        try:
+            socketio.server.disconnect(sid, namespace=ns, ignore_queue=True)
+        except Exception:  # noqa: BLE001 - already gone
+            log.debug("could not disconnect %s", sid, exc_info=True)
+
+
+def sweep_ended_sessions(app: Flask) -> int:
+    """Disconnect this process's sockets whose server-side session has ended (logout on
+    another process, password change, deactivated account); forget sockets that are gone.
+    One query for all connections. Returns how many sockets were cut off."""
+    from portal.accounts.services import live_session_token_hashes
+
+    with _lock:
+        conns = dict(_connections(app))
+    if not conns:
+        return 0
+    manager = socketio.server.manager
+    gone = [key for key in conns if not manager.is_connected(key[1], key[0])]
+    with _lock:
+        for key in gone:
+            _connections(app).pop(key, None)
+    live_keys = {k: c for k, c in conns.items() if k not in gone}
+    with app.app_context():
+        live = live_session_token_hashes({c.token_hash for c in live_keys.values()})
+    doomed = [k for k, c in live_keys.items() if c.token_hash not in live]
+    _disconnect(app, doomed)
+    return len(doomed)
+
+
+def _start_sweeper(app: Flask) -> None:
+    """Once per app and process: run ``sweep_ended_sessions`` in the background."""
+    every = app.config.get("SOCKET_SESSION_SWEEP_SECONDS", 30)
+    if not every or app.testing:
+        return
+    with _lock:
+        if app.extensions.get("portal.socket_sweeper"):
+            return
+        app.extensions["portal.socket_sweeper"] = True
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(every)
+            try:
+                sweep_ended_sessions(app)
+            except Exception:  # noqa: BLE001 - try again next round
+                log.warning("socket session sweep failed", exc_info=True)
+
+    socketio.start_background_task(loop)
 
 
 def publish(event: str, data: dict[str, Any], *, room: str, namespace: str) -> None:
@@ -43,11 +212,7 @@ def publish(event: str, data: dict[str, Any], *, room: str, namespace: str) -> N
     try:
         socketio.emit(event, data, to=room, namespace=namespace)
     except Exception:  # noqa: BLE001 - the data is in the database; the page shows it on reload
-        import logging
-
-        logging.getLogger(__name__).warning(
-            "could not publish %s to %s", event, room, exc_info=True
-        )
+        log.warning("could not publish %s to %s", event, room, exc_info=True)
 
 
 def publish_after_commit(event: str, data: dict[str, Any], *, room: str, namespace: str) -> None:
@@ -67,10 +232,19 @@ def _install_session_hooks() -> None:
     def _after_commit(session: Session) -> None:
         for event, data, room, namespace in session.info.pop("portal.publish", []):
             publish(event, data, room=room, namespace=namespace)
+        cutoffs = session.info.pop("portal.cutoff", [])
+        if cutoffs:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            # A fresh app context: the disconnect handlers run now, with their own database
+            # session, not inside the one that has just committed.
+            with app.app_context():
+                for token_hash, user_id in cutoffs:
+                    _cut_off(app, token_hash, user_id)
 
     @sa_event.listens_for(Session, "after_soft_rollback")
     def _after_rollback(session: Session, _previous: Any) -> None:
         session.info.pop("portal.publish", None)
+        session.info.pop("portal.cutoff", None)
 
 
 _install_session_hooks()

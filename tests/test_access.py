@@ -178,6 +178,7 @@ ACCESS = {
     "consult.chat_inbox": STAFF,
     "consult.chat_room": STAFF,
     "consult.chat_convert": STAFF,
+    "consult.chat_clear_urgent": STAFF,
     "api.consult_ask": USER,
     "api.consult_mine": USER,
     "api.consult_question": USER,

@@ -32,6 +32,7 @@ from portal.communities.models import Community, OfficerProfile
 from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.notifications.services import notify, queue_message
+from portal.realtime import cut_off_after_commit
 from portal.security import audit
 from portal.security.pii import id_index, normalize_phone, phone_index
 
@@ -126,25 +127,40 @@ def start_session(user: User) -> UserSession:
 
 
 def end_session() -> None:
-    """Log out: the server-side session ends, so a copied cookie is worthless."""
+    """Log out: the server-side session ends, so a copied cookie is worthless (and the
+    session's live-chat and bell sockets are cut off once this commits)."""
     token = session.get("sid")
     if token:
+        token_hash = _token_hash(token)
         db.session.execute(
             update(UserSession)
-            .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
+            .where(UserSession.token_hash == token_hash, UserSession.ended_at.is_(None))
             .values(ended_at=utcnow())
         )
+        cut_off_after_commit(token_hash=token_hash)
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
 
 
+def session_token_hash(token: str | None) -> str:
+    """What the server stores of a session token (empty for none)."""
+    return _token_hash(token) if token else ""
+
+
 def user_for_session_token(token: str | None) -> User | None:
     """The logged-in user of this request, or None if the session ended or went idle."""
     if not token:
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    return user_for_session_token_hash(_token_hash(token))
+
+
+def user_for_session_token_hash(token_hash: str) -> User | None:
+    """The user of a live server-side session (ends it when idle or too old)."""
+    if not token_hash:
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash))
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()
@@ -162,13 +178,32 @@ def user_for_session_token(token: str | None) -> User | None:
     return row.user
 
 
+def live_session_token_hashes(token_hashes: set[str]) -> set[str]:
+    """Those of the given sessions that have not ended, of active accounts (one query)."""
+    if not token_hashes:
+        return set()
+    max_age = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    rows = db.session.scalars(
+        select(UserSession.token_hash)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.token_hash.in_(token_hashes),
+            UserSession.ended_at.is_(None),
+            UserSession.created_at > utcnow() - max_age,
+            User.is_active_account.is_(True),
+        )
+    ).all()
+    return set(rows)
+
+
 def end_all_sessions(user: User) -> None:
-    """End every session of a user (after a password change)."""
+    """End every session of a user (after a password change); their sockets are cut off."""
     db.session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
+    cut_off_after_commit(user_id=user.id)
 
 
 def request_password_reset(login: str, reset_url_for: object) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.accounts.models import User
 from portal.communities.models import Community, OfficerProfile, OfficerStatus, community_officers
@@ -32,6 +33,7 @@ from portal.db import db, utcnow
 from portal.errors import DomainError
 from portal.forms import strip_control_characters
 from portal.realtime import publish, publish_after_commit
+from portal.security import audit
 from portal.security.pii import mask_name
 from portal.station.calendar import get_calendar
 
@@ -101,6 +103,22 @@ def conversation_for(resident: User) -> Conversation:
         db.session.add(conv)
         db.session.flush()
     return conv
+
+
+def anyone_on_duty(community_id: int) -> bool:
+    """Whether an officer of the community is on duty now (one query; every resident
+    message asks it)."""
+    return bool(
+        db.session.scalar(
+            select(community_officers.c.officer_id)
+            .join(OfficerProfile, OfficerProfile.user_id == community_officers.c.officer_id)
+            .where(
+                community_officers.c.community_id == community_id,
+                OfficerProfile.status.in_([s for s in OfficerStatus if s.on_duty]),
+            )
+            .limit(1)
+        )
+    )
 
 
 def officers_on_duty(community_id: int) -> list[User]:
@@ -191,59 +209,82 @@ def _check(body: str, client_id: str) -> str:
     return text
 
 
-def post(user: User, conv: Conversation, body: str, client_id: str) -> Posted:
-    """Store a message (once per client id) and announce it to the room after commit.
-
-    When the resident writes while no officer of the community is on duty, the message also
-    goes into a consultation in the queue, so that it is answered within the SLA."""
-    if not conv.can_join(user):
-        raise DomainError(_("您不在这个对话中。"), code="forbidden")
-    text = _check(body, client_id)
-    existing = db.session.scalar(
+def _stored(conv: Conversation, user: User, client_id: str) -> ChatMessage | None:
+    return db.session.scalar(
         select(ChatMessage).where(
             ChatMessage.conversation_id == conv.id,
             ChatMessage.sender_id == user.id,
             ChatMessage.client_id == client_id,
         )
     )
-    if existing is not None:
-        return Posted(existing, False, conv.consultation_id, urgent=_urgent_text(conv, user, text))
-    msg = ChatMessage(conversation_id=conv.id, sender_id=user.id, client_id=client_id, body=text)
-    try:
-        with db.session.begin_nested():
-            db.session.add(msg)
-            db.session.flush()
-    except IntegrityError:  # the same resend raced us in another process
-        existing = db.session.scalar(
-            select(ChatMessage).where(
-                ChatMessage.conversation_id == conv.id,
-                ChatMessage.sender_id == user.id,
-                ChatMessage.client_id == client_id,
-            )
+
+
+def _insert_once(conv: Conversation, user: User, client_id: str, text: str) -> ChatMessage | None:
+    """Store the message unless this sender already stored this client id (then None).
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING``, on both databases: no
+    savepoint round trips, and a racing resend simply finds no row returned."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(ChatMessage)
+        .values(
+            conversation_id=conv.id,
+            sender_id=user.id,
+            client_id=client_id,
+            body=text,
+            created_at=utcnow(),
         )
+        .on_conflict_do_nothing(index_elements=["conversation_id", "sender_id", "client_id"])
+        .returning(ChatMessage)
+    )
+    return db.session.scalars(stmt, execution_options={"populate_existing": True}).first()
+
+
+def post(
+    user: User, conv: Conversation, body: str, client_id: str, *, member_checked: bool = False
+) -> Posted:
+    """Store a message (once per client id) and announce it to the room after commit.
+
+    When the resident writes while no officer of the community is on duty, the message also
+    goes into a consultation in the queue, so that it is answered within the SLA.
+    ``member_checked`` says the caller (the socket connection) already checked membership.
+
+    Every chat message passes here, so it does only what it must: the insert itself tells a
+    resend apart (the unique client id), and nothing is read back that is already known."""
+    if not member_checked and not conv.can_join(user):
+        raise DomainError(_("您不在这个对话中。"), code="forbidden")
+    text = _check(body, client_id)
+    msg = _insert_once(conv, user, client_id, text)
+    if msg is None:  # a resend of a stored client id (or the same resend racing us)
+        existing = _stored(conv, user, client_id)
         assert existing is not None
         return Posted(existing, False, conv.consultation_id, urgent=_urgent_text(conv, user, text))
     conv.last_message_at = msg.created_at
     result = Posted(msg, True)
-    if conv.is_resident(user):
+    resident = conv.is_resident(user)
+    if resident:
         conv.resident_read_id = msg.id
         if _urgent_text(conv, user, text):
             result.urgent = True
             if not conv.is_urgent:
                 conv.is_urgent = True
                 publish_after_commit(
-                    "urgent", {"conversation_id": conv.id}, room=room(conv.id), namespace=NAMESPACE
+                    "urgent",
+                    {"conversation_id": conv.id, "urgent": True},
+                    room=room(conv.id),
+                    namespace=NAMESPACE,
                 )
-        state = presence(conv.community_id)
-        if not state.on_duty:
+        if not anyone_on_duty(conv.community_id):
+            state = presence(conv.community_id)
             c = _to_consultation(user, conv, text)
             result.offline, result.back_at, result.consultation_id = True, state.back_at, c.id
     else:
         conv.staff_read_id = msg.id
     db.session.flush()
-    db.session.refresh(msg, ["sender"])
     publish_after_commit("message", message_dict(msg), room=room(conv.id), namespace=NAMESPACE)
-    to_inboxes("inbox", inbox_row(conv), conv.community_id)
+    # The staff's own message means they have read everything before it.
+    to_inboxes("inbox", inbox_row(conv, None if resident else 0), conv.community_id)
     return result
 
 
@@ -294,6 +335,26 @@ def convert(officer: User, conv: Conversation) -> Consultation:
     return c
 
 
+def clear_urgent(officer: User, conv: Conversation) -> None:
+    """An officer has dealt with the emergency: the conversation is no longer urgent (the
+    resident's 110 banner and the officers' mark go away). Audited. A later message with an
+    emergency word marks it urgent again."""
+    if not conv.can_join(officer) or conv.is_resident(officer):
+        raise DomainError(_("您不在这个对话中。"), code="forbidden")
+    if not conv.is_urgent:
+        raise DomainError(_("这个对话没有紧急标记。"), code="not_urgent")
+    conv.is_urgent = False
+    audit.record(officer, "chat.urgent_cleared", subject=conv.resident, obj=conv)
+    db.session.flush()
+    publish_after_commit(
+        "urgent",
+        {"conversation_id": conv.id, "urgent": False},
+        room=room(conv.id),
+        namespace=NAMESPACE,
+    )
+    to_inboxes("inbox", inbox_row(conv), conv.community_id)
+
+
 def mark_read(user: User, conv: Conversation, last_id: int) -> int:
     """Record what one side has read; announced to the room for read receipts."""
     if not conv.can_join(user):
@@ -320,7 +381,7 @@ def mark_read(user: User, conv: Conversation, last_id: int) -> int:
         namespace=NAMESPACE,
     )
     if side == "staff":
-        to_inboxes("inbox", inbox_row(conv), conv.community_id)
+        to_inboxes("inbox", inbox_row(conv, 0 if value == top else None), conv.community_id)
     return value
 
 

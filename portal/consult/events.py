@@ -1,7 +1,10 @@
 """Socket.IO namespace ``/chat``: one room per conversation.
 
-Every handler is ``@authenticated_only`` and checks membership of the conversation on every
-event (membership can end while a socket stays open). ``send`` stores the message and commits
+Every handler is ``@authenticated_only`` (the user is authenticated once, at ``connect``; see
+``portal/realtime.py``) and checks membership of the conversation named in the event. A
+membership once checked is remembered on the connection until the next session re-check
+(``SOCKET_SESSION_CHECK_SECONDS``), so a membership that ends is noticed within that time
+while an ordinary event costs no membership query. ``send`` stores the message and commits
 before it is broadcast (``publish_after_commit``), acknowledges with the stored id, and
 answers a resend of the same client id with the message already stored. A client that
 reconnects calls ``join`` with the last id it holds and receives everything after it.
@@ -17,13 +20,14 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
+from sqlalchemy.orm import joinedload
 
 from portal.consult import chat
 from portal.consult.models import Conversation
 from portal.db import db
 from portal.errors import DomainError
 from portal.extensions import socketio
-from portal.realtime import authenticated_only, user_room
+from portal.realtime import authenticated_only, connection, forget_connection, user_room
 
 NAMESPACE = chat.NAMESPACE
 #: Messages per connection per window before a notice instead of a store.
@@ -35,15 +39,38 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
-def _conversation(data: Any) -> Conversation | None:
-    """The conversation named in the event, if the user belongs to it."""
+def _requested_id(data: Any) -> int | None:
     try:
-        conv_id = int(data.get("conversation_id"))  # type: ignore[union-attr]
+        return int(data.get("conversation_id"))  # type: ignore[union-attr]
     except (AttributeError, TypeError, ValueError):
         return None
-    conv = db.session.get(Conversation, conv_id)
-    if conv is None or not conv.can_join(current_user):
+
+
+def _member_of(conv_id: int) -> bool:
+    """True when this connection already checked that its user belongs to the conversation."""
+    conn = connection()
+    return conn is not None and ("conversation", conv_id) in conn.checked
+
+
+def _conversation(data: Any) -> Conversation | None:
+    """The conversation named in the event, if the user belongs to it."""
+    conv_id = _requested_id(data)
+    if conv_id is None:
         return None
+    # The inbox row sent with each message names the resident and the community: one query.
+    conv = db.session.get(
+        Conversation,
+        conv_id,
+        options=[joinedload(Conversation.resident), joinedload(Conversation.community)],
+    )
+    if conv is None:
+        return None
+    if not _member_of(conv_id):
+        if not conv.can_join(current_user):
+            return None
+        conn = connection()
+        if conn is not None:
+            conn.checked.add(("conversation", conv_id))
     return conv
 
 
@@ -69,6 +96,7 @@ def on_connect(auth: object = None) -> None:
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_args: Any) -> None:
     sid = request.sid  # type: ignore[attr-defined]
+    forget_connection()
     _recent.pop(sid, None)
     for conv_id in chat.resident_left(sid):
         _announce_presence(conv_id, False)
@@ -150,7 +178,11 @@ def on_send(data: Any) -> dict[str, Any]:
         return _error("rate_limited", _("发送太频繁，请稍候再试。"))
     try:
         posted = chat.post(
-            current_user, conv, str(data.get("body") or ""), str(data.get("client_id") or "")
+            current_user,
+            conv,
+            str(data.get("body") or ""),
+            str(data.get("client_id") or ""),
+            member_checked=True,
         )
         answer: dict[str, Any] = {
             "ok": True,
@@ -173,14 +205,21 @@ def on_send(data: Any) -> dict[str, Any]:
 @socketio.on("typing", namespace=NAMESPACE)
 @authenticated_only
 def on_typing(data: Any) -> None:
-    """Tell the others in the room that this user is typing (nothing is stored)."""
-    conv = _conversation(data)
-    if conv is None:
+    """Tell the others in the room that this user is typing (nothing is stored; once the
+    membership is checked this costs no query)."""
+    conv_id = _requested_id(data)
+    if conv_id is None:
         return
+    if not _member_of(conv_id):
+        conv = _conversation(data)
+        db.session.rollback()
+        if conv is None:
+            return
+    conn = connection()
     emit(
         "typing",
-        {"conversation_id": conv.id, "user_id": current_user.id},
-        to=chat.room(conv.id),
+        {"conversation_id": conv_id, "user_id": conn.user_id if conn else current_user.id},
+        to=chat.room(conv_id),
         include_self=False,
     )
 

@@ -302,13 +302,14 @@ def queue_item(cid: int) -> Any:
     return _queue_item(c)
 
 
-ACTIONS = ("claim", "reply", "note", "waiting", "close", "complex", "assign")
+ACTIONS = ("claim", "reply", "note", "waiting", "close", "complex", "assign", "clear-urgent")
 
 
 @bp.route("/backoffice/consult/<int:cid>/<action>", methods=["POST"])
 @handler_required
 def queue_action(cid: int, action: str) -> Any:
-    """Claim, reply, note, wait on the resident, close, mark complex, assign."""
+    """Claim, reply, note, wait on the resident, close, mark complex, assign, clear the
+    urgent mark."""
     if action not in ACTIONS:
         abort(404)
     c = _consultation(cid)
@@ -333,6 +334,8 @@ def queue_action(cid: int, action: str) -> Any:
             svc.close(current_user, c)
         elif action == "complex":
             svc.mark_complex(current_user, c)
+        elif action == "clear-urgent":
+            svc.clear_urgent(current_user, c)
         else:
             form = AssignForm()
             form.assignee_id.choices = [(u.id, u.display_name) for u in svc.colleagues_for(c)]
@@ -409,3 +412,18 @@ def chat_convert(conv_id: int) -> Any:
         return _refused(err, url_for("consult.chat_room", conv_id=conv_id))
     flash(_("已转为咨询。"), "success")
     return redirect(url_for("consult.queue_item", cid=c.id), code=303)
+
+
+@bp.route("/backoffice/chat/<int:conv_id>/clear-urgent", methods=["POST"])
+@chat_staff_required
+def chat_clear_urgent(conv_id: int) -> Any:
+    """解除紧急: the officer has dealt with the emergency (confirmed on the page, audited)."""
+    conv = db.session.get(Conversation, conv_id) or abort(404)
+    require(conv.can_join(current_user))
+    target = url_for("consult.chat_room", conv_id=conv_id)
+    try:
+        chat.clear_urgent(current_user, conv)
+    except DomainError as err:
+        return _refused(err, target)
+    flash(_("已解除紧急标记。"), "success")
+    return redirect(target, code=303)

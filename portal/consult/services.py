@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import statistics
 from dataclasses import dataclass
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, inspect, or_, select, union, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, selectinload
 
+from portal import search
 from portal.accounts.models import Role, User
 from portal.backoffice.panels import Panel, register_panel
 from portal.communities.models import community_officers
@@ -319,6 +321,18 @@ def mark_complex(officer: User, c: Consultation) -> None:
     db.session.flush()
 
 
+def clear_urgent(officer: User, c: Consultation) -> None:
+    """解除紧急: the emergency was dealt with; the item is ordered by its due time again.
+    Noted in the thread (internal) and audited."""
+    _require_handler(officer, c)
+    if not c.is_urgent:
+        raise DomainError(_("这条咨询没有紧急标记。"), code="not_urgent")
+    c.is_urgent = False
+    _add(c, officer, MessageKind.NOTE, _("已解除紧急标记。"))
+    audit.record(officer, "consult.urgent_cleared", subject=c.asker, obj=c)
+    db.session.flush()
+
+
 def claim(officer: User, c: Consultation) -> None:
     """Take an unassigned item."""
     _require_handler(officer, c)
@@ -465,19 +479,66 @@ def add_canned_reply(officer: User, title: str, body: str) -> CannedReply:
 
 # -- knowledge base --------------------------------------------------------------------------
 
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
-_WORD = re.compile(r"[A-Za-z0-9]{2,}")
+#: The kind under which answered public questions are in the shared keyword index
+#: (``portal/search.py``); ``portal search-reindex consult`` rebuilds it.
+SEARCH_KIND = "consult"
+#: Candidates a search or a suggestion ranks (the best ``limit`` of them are shown).
+KB_CANDIDATES = 200
 
 
 def search_terms(query: str) -> list[str]:
-    """Terms for a simple match: Latin words, and Chinese runs cut into two-character pieces
-    (no word segmentation; good enough for short questions)."""
-    terms: list[str] = []
-    for run in _CJK.findall(query):
-        terms.extend([run] if len(run) <= 2 else [run[i : i + 2] for i in range(len(run) - 1)])
-    terms.extend(w.lower() for w in _WORD.findall(query))
-    seen: dict[str, None] = dict.fromkeys(terms)
-    return list(seen)[:12]
+    """The keyword-index tokens of a query (Chinese cut into two-character pieces, Latin
+    words in lower case), as ``portal/search.py`` cuts them."""
+    return search.query_tokens(query)
+
+
+def _kb_text(c: Consultation) -> str:
+    """What the index holds of a question: its title, its text and the staff's answers
+    (never the internal notes, never who asked)."""
+    replies = [m.body for m in c.messages if m.kind == MessageKind.REPLY]
+    return "\n".join([c.title, c.body, *replies])
+
+
+def sync_knowledge_base(c: Consultation) -> None:
+    """Keep the index in step with one question: in it while public and answered (its text
+    as now), out of it otherwise. Runs by itself after every flush that answers, publishes
+    or changes a question (``_kb_changes`` below), whichever code made the change."""
+    if c.in_knowledge_base():
+        search.index(SEARCH_KIND, c.id, _kb_text(c))
+    else:
+        search.remove(SEARCH_KIND, c.id)
+
+
+_KB_FIELDS = ("is_public", "first_reply_at", "title", "body")
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _kb_changes(session: Session, _context: object) -> None:
+    """Note the questions whose knowledge-base entry a flush changed: made public or
+    private, answered, retitled or rewritten, or given a new staff answer."""
+    changed: set[Consultation] = set(session.info.get("portal.kb_sync", ()))
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Consultation):
+            state = inspect(obj)
+            if obj in session.new or any(state.attrs[k].history.has_changes() for k in _KB_FIELDS):
+                changed.add(obj)
+        elif isinstance(obj, ConsultMessage) and obj.kind == MessageKind.REPLY:
+            if obj in session.new and obj.consultation is not None:
+                changed.add(obj.consultation)
+    if changed:
+        session.info["portal.kb_sync"] = changed
+
+
+@sa_event.listens_for(Session, "after_flush_postexec")
+def _kb_sync(session: Session, _context: object) -> None:
+    for c in session.info.pop("portal.kb_sync", ()):
+        sync_knowledge_base(c)
+
+
+@search.register_source(SEARCH_KIND)
+def _all_kb_texts() -> list[tuple[int, str]]:
+    rows = db.session.scalars(_kb_base().options(selectinload(Consultation.messages))).all()
+    return [(c.id, _kb_text(c)) for c in rows]
 
 
 def _kb_base() -> Select:
@@ -486,12 +547,21 @@ def _kb_base() -> Select:
     )
 
 
+def _ranked(rows: list[Consultation], terms: list[str], limit: int) -> list[Consultation]:
+    """Most query pieces first (a piece in the title counts double), then the newest."""
+
+    def score(c: Consultation) -> int:
+        title, body = search.tokens(c.title), search.tokens(c.body)
+        return sum(2 * (t in title) + (t in body) for t in terms)
+
+    return sorted(rows, key=lambda c: (-score(c), -c.id))[:limit]
+
+
 def knowledge_base(
     query: str = "", category: Category | None = None, limit: int = 20
 ) -> list[Consultation]:
-    """Answered public questions matching the query, best first (terms matched in the title
-    count double). A LIKE match over title and body: fine for a station's few thousand
-    questions; a full-text index would replace it at scale."""
+    """Answered public questions holding every piece of the query (the shared keyword
+    index), best first."""
     stmt = _kb_base()
     if category is not None:
         stmt = stmt.where(Consultation.category == category)
@@ -500,24 +570,33 @@ def knowledge_base(
         return list(
             db.session.scalars(stmt.order_by(Consultation.first_reply_at.desc()).limit(limit))
         )
-    like = [
-        or_(Consultation.title.ilike(f"%{t}%"), Consultation.body.ilike(f"%{t}%")) for t in terms
-    ]
-    rows = db.session.scalars(stmt.where(or_(*like)).limit(200)).all()
-
-    def score(c: Consultation) -> int:
-        title, body = c.title.lower(), c.body.lower()
-        return sum(2 * (t in title) + (t in body) for t in terms)
-
-    ranked = sorted(rows, key=lambda c: (-score(c), -c.id))
-    return ranked[:limit]
+    found = search.matches(SEARCH_KIND, query, few=KB_CANDIDATES)
+    rows = db.session.scalars(
+        stmt.where(found.where(Consultation.id))
+        .order_by(Consultation.id.desc())
+        .limit(KB_CANDIDATES)
+    ).all()
+    return _ranked(list(rows), terms, limit)
 
 
 def similar_questions(title: str, limit: int = 5) -> list[Consultation]:
-    """Suggestions while a resident types a title."""
+    """Suggestions while a resident types a title: answered public questions sharing the
+    most two-character pieces with it. Unlike a search, a suggestion need not hold every
+    piece (a half-typed title rarely would): each piece is looked up in the index and the
+    questions holding most of them come first."""
     if len(title.strip()) < 2:
         return []
-    return knowledge_base(title, limit=limit)
+    terms = search_terms(title)
+    if not terms:
+        return []
+    ids = union(*(search.match(SEARCH_KIND, t) for t in terms)).subquery()
+    rows = db.session.scalars(
+        _kb_base()
+        .where(Consultation.id.in_(select(ids.c[0])))
+        .order_by(Consultation.id.desc())
+        .limit(KB_CANDIDATES)
+    ).all()
+    return _ranked(list(rows), terms, limit)
 
 
 def answers_of(c: Consultation) -> list[ConsultMessage]:

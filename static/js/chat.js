@@ -14,6 +14,7 @@
   var input = form.querySelector("textarea");
   var banner = document.querySelector("[data-emergency-banner]");
   var urgentBadge = document.querySelector("[data-urgent-badge]");
+  var urgentClear = document.querySelector("[data-urgent-clear]");
   var residentPresence = document.querySelector("[data-resident-presence]");
   var isStaff = root.getAttribute("data-staff") === "1";
   var words = (root.getAttribute("data-emergency-words") || "").split(",").filter(Boolean);
@@ -104,7 +105,7 @@
       if (!ack || !ack.ok) { status.textContent = ack ? ack.error.message : ""; return; }
       ack.messages.forEach(render);
       otherRead = ack.other_read_id || 0;
-      if (isStaff && ack.urgent) showUrgent();
+      if (ack.urgent) showUrgent();
       if (isStaff) showPresence(ack.resident_online);
       showRead();
       Object.keys(pending).forEach(function (cid) { send(cid, pending[cid]); });
@@ -116,17 +117,21 @@
     render(m);
     if (m.sender_id !== me) { status.textContent = ""; markRead(); }
   });
-  function showUrgent() {
+  function showUrgent(on) {
     // The resident sees the 110 banner at once; officers see the conversation marked urgent.
-    if (isStaff) { if (urgentBadge) urgentBadge.hidden = false; }
-    else if (banner) banner.hidden = false;
+    // An officer clearing the mark (解除紧急) hides both.
+    var hidden = on === false;
+    if (isStaff) {
+      if (urgentBadge) urgentBadge.hidden = hidden;
+      if (urgentClear) urgentClear.hidden = hidden;
+    } else if (banner) banner.hidden = hidden;
   }
   function showPresence(online) {
     if (!residentPresence) return;
     residentPresence.textContent = residentPresence.getAttribute(online ? "data-text-online" : "data-text-offline");
     residentPresence.classList.toggle("online", !!online);
   }
-  socket.on("urgent", function (u) { if (u.conversation_id === convId) showUrgent(); });
+  socket.on("urgent", function (u) { if (u.conversation_id === convId) showUrgent(u.urgent !== false); });
   socket.on("presence", function (p) {
     if (p.conversation_id === convId && isStaff) showPresence(p.online);
   });

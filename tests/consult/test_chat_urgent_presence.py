@@ -39,7 +39,7 @@ def test_emergency_word_marks_the_conversation_urgent(app, world):
         assert db.session.get(Conversation, conv_id).is_urgent is False
     ack = _send(r, conv_id, "c2", "救命！楼下有人打人")
     assert ack["ok"] and ack["urgent"] is True  # the resident's page shows the 110 banner
-    assert _events(o, "urgent") == [{"conversation_id": conv_id}]
+    assert _events(o, "urgent") == [{"conversation_id": conv_id, "urgent": True}]
     with app.app_context():
         assert db.session.get(Conversation, conv_id).is_urgent is True
     # A resend of the same message is still answered as urgent; no second "urgent" event.

@@ -1,0 +1,151 @@
+"""A chat socket is authenticated once, at connect, and stays tied to its server-side
+session: logging out (or a password reset) cuts the session's sockets off at once; a
+session ended in another server process is cut by the sweep; events re-check the session
+and the membership every ``SOCKET_SESSION_CHECK_SECONDS``; and an ordinary event does not
+look the session up in the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, update
+
+from portal.accounts.models import User, UserSession
+from portal.accounts.services import end_all_sessions
+from portal.communities.models import Community
+from portal.db import db, utcnow
+from portal.extensions import socketio
+from portal.realtime import sweep_ended_sessions
+from tests.conftest import login
+from tests.consult.test_chat_socket import NS, _conversation, _events, _on_duty, _send
+
+
+def _pair(app, login_name):
+    """An HTTP client logged in, and a chat socket on the same cookie."""
+    http = app.test_client()
+    login(http, login_name)
+    return http, socketio.test_client(app, namespace=NS, flask_test_client=http)
+
+
+def _join(sio, conv_id):
+    return sio.emit("join", {"conversation_id": conv_id}, namespace=NS, callback=True)
+
+
+def test_logout_cuts_off_that_sessions_sockets(app, world):
+    _on_duty(app, world["officer"])
+    conv_id = _conversation(app, world["resident"])
+    http, r = _pair(app, "resident@example.com")
+    _, r_other_device = _pair(app, "resident@example.com")
+    _, o = _pair(app, "officer@example.com")
+    for sio in (r, r_other_device, o):
+        assert _join(sio, conv_id)["ok"]
+    bell = socketio.test_client(app, namespace="/notifications", flask_test_client=http)
+    assert bell.is_connected("/notifications")
+
+    assert http.post("/logout").status_code in (302, 303)
+
+    assert not r.is_connected(NS)
+    assert not bell.is_connected("/notifications")
+    # The cut-off socket went through the whole disconnect: it left its rooms and the
+    # officer heard the resident go offline (the other device keeps them online).
+    assert _events(o, "presence") == []
+    in_room = socketio.server.manager.get_participants(NS, f"conversation:{conv_id}")
+    assert r.eio_sid not in {eio for _sid, eio in in_room}
+    r_other_device.emit("leave", {"conversation_id": conv_id}, namespace=NS, callback=True)
+    assert _events(o, "presence") == [
+        {"conversation_id": conv_id, "user_id": world["resident"], "online": False}
+    ]
+    # The same resident on another device (another session) and the officer stay on.
+    assert r_other_device.is_connected(NS) and o.is_connected(NS)
+    o.get_received(NS)
+    assert _send(r_other_device, conv_id, "d1", "还在")["ok"]
+    assert [m["body"] for m in _events(o, "message")] == ["还在"]
+    # The old cookie cannot reconnect.
+    again = socketio.test_client(app, namespace=NS, flask_test_client=http)
+    assert not again.is_connected(NS)
+
+
+def test_password_reset_cuts_off_every_socket_of_the_user(app, world):
+    conv_id = _conversation(app, world["resident"])
+    _, a = _pair(app, "resident@example.com")
+    _, b = _pair(app, "resident@example.com")
+    _, o = _pair(app, "officer@example.com")
+    for sio in (a, b):
+        assert _join(sio, conv_id)["ok"]
+    with app.test_request_context():
+        end_all_sessions(db.session.get(User, world["resident"]))
+        db.session.commit()
+    assert not a.is_connected(NS) and not b.is_connected(NS)
+    assert o.is_connected(NS)
+
+
+def test_session_ended_elsewhere_is_cut_by_the_sweep(app, world):
+    """Another server process ended the session (it can only write the database)."""
+    conv_id = _conversation(app, world["resident"])
+    _, r = _pair(app, "resident@example.com")
+    _, o = _pair(app, "officer@example.com")
+    assert _join(r, conv_id)["ok"]
+    assert sweep_ended_sessions(app) == 0
+    assert r.is_connected(NS)
+    with app.app_context():
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.user_id == world["resident"])
+            .values(ended_at=utcnow())
+        )
+        db.session.commit()
+    assert r.is_connected(NS)  # nothing in this process heard of it yet
+    assert sweep_ended_sessions(app) == 1
+    assert not r.is_connected(NS)
+    assert o.is_connected(NS)
+
+
+def test_events_recheck_the_session_and_the_membership(app, world):
+    _on_duty(app, world["officer"])
+    conv_id = _conversation(app, world["resident"])
+    _, r = _pair(app, "resident@example.com")
+    _, o = _pair(app, "officer@example.com")
+    assert _join(r, conv_id)["ok"] and _join(o, conv_id)["ok"]
+    # The officer leaves the community: within the re-check interval the connection keeps
+    # what it checked; after it, the membership is checked again and refused.
+    with app.app_context():
+        officer = db.session.get(User, world["officer"])
+        community = db.session.get(Community, world["community"])
+        officer.served_communities.remove(community)
+        db.session.commit()
+    assert _send(o, conv_id, "o1", "稍等")["ok"]
+    app.config["SOCKET_SESSION_CHECK_SECONDS"] = 0
+    ack = _send(o, conv_id, "o2", "还在吗")
+    assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+    assert o.is_connected(NS)  # the session itself is fine
+    # The resident's session ends in the database only: the next event notices it.
+    with app.app_context():
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.user_id == world["resident"])
+            .values(ended_at=utcnow())
+        )
+        db.session.commit()
+    r.emit("typing", {"conversation_id": conv_id}, namespace=NS)
+    assert not r.is_connected(NS)
+
+
+def test_an_ordinary_event_does_not_look_up_the_session(app, world):
+    _on_duty(app, world["officer"])
+    conv_id = _conversation(app, world["resident"])
+    _, r = _pair(app, "resident@example.com")
+    assert _join(r, conv_id)["ok"]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app.extensions["portal.engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert _send(r, conv_id, "s1", "你好")["ok"]
+        sent = list(statements)
+        statements.clear()
+        r.emit("typing", {"conversation_id": conv_id}, namespace=NS)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert sent and not any("user_sessions" in s for s in sent)
+    assert statements == []  # typing in a checked conversation touches no table
