@@ -34,9 +34,15 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=metadata, literal_binds=True,
-                      render_as_batch=True, compare_type=True, render_item=render_item,
-                      include_name=include_name)
+    context.configure(
+        url=_url(),
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+        include_name=include_name,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -52,8 +58,13 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                      compare_type=True, render_item=render_item)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
