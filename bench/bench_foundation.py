@@ -401,13 +401,13 @@ def run(label: str, url: str, instance: Path) -> None:
 
 
 @contextmanager
-def scratch_postgres(url: str) -> Iterator[str]:
+def scratch_postgres(url: str, suffix: str = "") -> Iterator[str]:
     """A new, empty database beside the one ``url`` names; dropped afterwards.
 
     The database in ``url`` itself is only connected to, never changed, so the benchmark
     can run while the test suite uses it.
     """
-    name = f"portal_bench_{os.getpid()}"
+    name = f"portal_bench_{os.getpid()}{suffix}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

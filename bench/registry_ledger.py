@@ -38,13 +38,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_foundation import scratch_postgres  # noqa: E402  (one scratch database helper)
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", 30))
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",")]
@@ -553,24 +556,6 @@ def export_child(url: str, instance: str) -> None:
             }
         )
     )
-
-
-@contextmanager
-def scratch_postgres(url: str, suffix: str = "") -> Iterator[str]:
-    """A database of its own beside the test one, dropped at the end."""
-    name = f"portal_bench_{os.getpid()}{suffix}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def main() -> None:
