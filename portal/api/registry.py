@@ -228,8 +228,14 @@ def registry_pending() -> Any:
     return jsonify(items=[record_json(r) for r in rows], total=total, page=page)
 
 
-def _record(record_id: int) -> MigrantRecord | None:
-    return svc.get(MigrantRecord, record_id)
+def _handled_record(record_id: int) -> tuple[MigrantRecord | None, Any]:
+    """The record an officer may act on, or the 404/403 answer."""
+    record = svc.get(MigrantRecord, record_id)
+    if record is None:
+        return None, error(404, "not_found", _("记录不存在。"))
+    if not svc.can_handle(current_user, record.community_id):
+        return None, error(403, "forbidden", _("您不负责该社区。"))
+    return record, None
 
 
 @bp.route("/registry/records/<int:record_id>/confirm", methods=["POST"])
@@ -241,11 +247,10 @@ def _record(record_id: int) -> MigrantRecord | None:
 )
 @staff_required
 def registry_confirm(record_id: int) -> Any:
-    record = _record(record_id)
-    if record is None:
-        return error(404, "not_found", _("记录不存在。"))
-    if not svc.can_handle(current_user, record.community_id):
-        return error(403, "forbidden", _("您不负责该社区。"))
+    record, refused = _handled_record(record_id)
+    if refused is not None:
+        return refused
+    assert record is not None
     try:
         target = svc.confirm(current_user, record)
     except DomainError as e:
@@ -263,11 +268,10 @@ def registry_confirm(record_id: int) -> Any:
 )
 @staff_required
 def registry_reject(record_id: int) -> Any:
-    record = _record(record_id)
-    if record is None:
-        return error(404, "not_found", _("记录不存在。"))
-    if not svc.can_handle(current_user, record.community_id):
-        return error(403, "forbidden", _("您不负责该社区。"))
+    record, refused = _handled_record(record_id)
+    if refused is not None:
+        return refused
+    assert record is not None
     form, err = validated(RejectForm)
     if err is not None:
         return err
