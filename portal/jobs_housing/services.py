@@ -85,14 +85,24 @@ SEARCH_KIND = "listing"
 SEARCHED_FIELDS = ("title", "org_name", "address", "description", "requirements", "hours")
 
 
+SEARCH_COLUMNS = ("id", "community_id", *SEARCHED_FIELDS)
+
+
 def _search_text(row: Any) -> str:
     return "\n".join(str(getattr(row, k) or "") for k in SEARCHED_FIELDS)
 
 
+def search_document(row: Any) -> fulltext.Doc:
+    """A listing (or a row of its ``SEARCH_COLUMNS``) as a keyword-index document: its
+    text, and its community as a facet, so that a keyword search in one community asks
+    the index for that community's matches only."""
+    return (row.id, _search_text(row), {"community": row.community_id})
+
+
 @fulltext.register_source(SEARCH_KIND)
-def _all_listing_texts() -> list[tuple[int, str]]:
-    cols = [getattr(Listing, k) for k in SEARCHED_FIELDS]
-    return [(row.id, _search_text(row)) for row in db.session.execute(select(Listing.id, *cols))]
+def _all_listing_texts() -> list[fulltext.Doc]:
+    cols = [getattr(Listing, k) for k in SEARCH_COLUMNS]
+    return [search_document(row) for row in db.session.execute(select(*cols))]
 
 
 def _apply(listing: Listing, data: dict[str, Any]) -> None:
@@ -103,7 +113,7 @@ def _apply(listing: Listing, data: dict[str, Any]) -> None:
             setattr(listing, key, data[key])
     listing.price = _price({k: getattr(listing, k) for k in listing.fields}, listing.kind)
     if listing.id is not None:
-        fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
+        fulltext.index_many(SEARCH_KIND, [search_document(listing)])
 
 
 # ---- posting ----------------------------------------------------------------------------
@@ -143,7 +153,7 @@ def create_listing(
     _apply(listing, data)
     db.session.add(listing)
     db.session.flush()
-    fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
+    fulltext.index_many(SEARCH_KIND, [search_document(listing)])
     audit.record(user, "listing.create", obj=listing, kind=kind.value)
     return listing
 
@@ -498,12 +508,16 @@ def search(
         conds.append(Listing.rooms == rooms)
     if housing:
         conds.append(Listing.housing_provided.is_(True))
-    count_conds, page_conds = list(conds), list(conds)
+    counted = select(Listing.id).where(*conds)
+    page_conds = list(conds)
     if q and fulltext.query_tokens(q):
-        found = fulltext.matches(SEARCH_KIND, q, few=MAX_RESULTS)
-        # Counting walks a community's index when there is one; over the whole board,
-        # looking the matches up by id reaches the count's limit sooner.
-        count_conds.append(found.where(Listing.id, walk=community_id is not None))
+        # The community is a facet of the index: the index hands over only that
+        # community's matches (see ``search_document``).
+        facets = {"community": community_id} if community_id else None
+        found = fulltext.matches(SEARCH_KIND, q, few=MAX_RESULTS, facets=facets)
+        # The count looks the matches up by id until its limit; the page walks the
+        # ordered index probing the matches until it has its rows.
+        counted = found.restrict(counted, Listing.id)
         page_conds.append(found.where(Listing.id, walk=True))
     order = {
         "price": (Listing.price.asc(), Listing.id.desc()),
@@ -511,7 +525,7 @@ def search(
     }.get(sort, (Listing.published_at.desc(), Listing.id.desc()))
     # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
     # nobody pages that far (the page asks to narrow the filters instead).
-    limited = select(Listing.id).where(*count_conds).limit(MAX_RESULTS + 1).subquery()
+    limited = counted.limit(MAX_RESULTS + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     page = min(page, max(1, -(-MAX_RESULTS // per_page)))
     if total <= (page - 1) * per_page:

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from portal import search
 from portal.accounts.models import User
 from portal.db import db, utcnow
 from portal.errors import DomainError
@@ -323,6 +324,35 @@ def test_keyword_search_uses_the_index_and_follows_the_public_version(ctx, board
     svc.approve(u(board["officer"]), flat)
     assert found("北环") == [flat.id] and found("两室一厅") == []
     assert draft.id not in found("草稿")
+
+
+@pytest.mark.parametrize("few", [1000, 1])  # bound ids; the subquery shapes
+def test_keyword_search_in_a_community_asks_the_index_for_it(ctx, board, monkeypatch, few):
+    here = [published(board, address=f"天桥 {i} 号") for i in range(3)]
+    draft = rental(board, address="天桥 草稿")  # indexed, not live
+    moved = rental(board, address="天桥 7 号")
+    svc.update_listing(u(board["landlord"]), moved, RENTAL, board["other_community"])
+    svc.submit(u(board["landlord"]), moved)
+    db.session.flush()
+    # The community is a facet of the listing's document: a keyword in one community
+    # asks the index for that community's documents only (moved ones included).
+    other = {"community": board["other_community"]}
+    assert list(db.session.scalars(search.match(svc.SEARCH_KIND, "天桥", other))) == [moved.id]
+    monkeypatch.setattr(svc, "MAX_RESULTS", few)  # few=1: the matches are a subquery
+    rows, total = svc.search(q="两室", community_id=board["community"])
+    assert [r.id for r in rows] == [r.id for r in reversed(here)]
+    assert total == min(3, few + 1)
+    assert svc.search(q="两室", community_id=board["other_community"]) == ([], 0)  # pending
+    svc.approve(u(board["officer"]), moved)
+    assert [r.id for r in svc.search(q="两室", community_id=board["other_community"])[0]] == [
+        moved.id
+    ]
+    assert draft.id not in {r.id for r in svc.search(q="天桥", community_id=board["community"])[0]}
+    # Rebuilding the index keeps the facet.
+    assert search.reindex(svc.SEARCH_KIND) == 5
+    assert [r.id for r in svc.search(q="两室", community_id=board["other_community"])[0]] == [
+        moved.id
+    ]
 
 
 def test_reported_listings_for_officers(ctx, board, app):
