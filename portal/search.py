@@ -41,6 +41,9 @@ Usage, in a service that owns the documents::
     found = search.matches("listing", q, facets={"community": 4})  # once per request:
     counted = found.restrict(select(Listing.id).where(...), Listing.id).limit(1001)
     page = select(Listing.id).where(found.where(Listing.id, walk=True), ...).order_by(...)
+    # or the count from the look-up itself (found.found, at most few + 1):
+    mine = select(Listing.id).where(...)
+    found = search.matches("listing", q, few=1000, within=(mine, Listing.id))
 
 ``index`` and ``remove`` flush nothing themselves: they run in the caller's transaction.
 """
@@ -289,11 +292,13 @@ def count(kind: str, query: str, limit: int, facets: Facets | None = None) -> in
 @dataclass(frozen=True)
 class Matches:
     """The documents matching a query, fetched once per request: their ids when there are
-    at most ``few``, else only the SELECT that finds them."""
+    at most ``few``, else only the SELECT that finds them. ``found``: how many ids the
+    look-up fetched (at most ``few`` + 1; with ``within``, the caller's count)."""
 
     select: Select[Any]
     ids: list[int] | None
     postgres: bool = False
+    found: int = 0
 
     def _bound(self, id_column: Any) -> Any:
         # PostgreSQL: one array parameter. ``IN (:id_1, ..., :id_900)`` costs a bound
@@ -343,11 +348,25 @@ class Matches:
         return stmt.join(found, id_column == found.c.ref_id)
 
 
-def matches(kind: str, query: str, *, few: int = 1000, facets: Facets | None = None) -> Matches:
-    """Run ``match`` once (up to ``few`` + 1 ids) for a caller that counts and pages."""
+def matches(
+    kind: str,
+    query: str,
+    *,
+    few: int = 1000,
+    facets: Facets | None = None,
+    within: tuple[Select[Any], Any] | None = None,
+) -> Matches:
+    """Run ``match`` once (up to ``few`` + 1 ids) for a caller that counts and pages.
+
+    ``within``: (a SELECT of the caller's ids under its own filters, its id column). The
+    ids fetched are then those of the caller's rows that match (``restrict``), so
+    ``found`` is the caller's count up to ``few`` + 1 and no count statement is needed:
+    one look-up per request instead of a match and a count that both read the index."""
     sub = match(kind, query, facets)
-    ids = list(db.session.scalars(sub.limit(few + 1)))
-    return Matches(sub, ids if len(ids) <= few else None, _postgres())
+    postgres = _postgres()
+    stmt = sub if within is None else Matches(sub, None, postgres).restrict(*within)
+    ids = list(db.session.scalars(stmt.limit(few + 1)))
+    return Matches(sub, ids if len(ids) <= few else None, postgres, len(ids))
 
 
 def condition(

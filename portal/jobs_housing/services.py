@@ -508,25 +508,32 @@ def search(
         conds.append(Listing.rooms == rooms)
     if housing:
         conds.append(Listing.housing_provided.is_(True))
-    counted = select(Listing.id).where(*conds)
     page_conds = list(conds)
+    # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
+    # nobody pages that far (the page asks to narrow the filters instead).
     if q and fulltext.query_tokens(q):
         # The community is a facet of the index: the index hands over only that
-        # community's matches (see ``search_document``).
+        # community's matches (see ``search_document``). One look-up fetches the ids of
+        # the live listings under the filters that match (up to MAX_RESULTS + 1: the
+        # count); the page then takes those ids, or, when there are more, walks the
+        # ordered index probing each listing's document until it has its rows.
         facets = {"community": community_id} if community_id else None
-        found = fulltext.matches(SEARCH_KIND, q, few=MAX_RESULTS, facets=facets)
-        # The count looks the matches up by id until its limit; the page walks the
-        # ordered index probing the matches until it has its rows.
-        counted = found.restrict(counted, Listing.id)
+        found = fulltext.matches(
+            SEARCH_KIND,
+            q,
+            few=MAX_RESULTS,
+            facets=facets,
+            within=(select(Listing.id).where(*conds), Listing.id),
+        )
+        total = found.found
         page_conds.append(found.where(Listing.id, walk=True))
+    else:
+        limited = select(Listing.id).where(*conds).limit(MAX_RESULTS + 1).subquery()
+        total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     order = {
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
     }.get(sort, (Listing.published_at.desc(), Listing.id.desc()))
-    # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
-    # nobody pages that far (the page asks to narrow the filters instead).
-    limited = counted.limit(MAX_RESULTS + 1).subquery()
-    total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     page = min(page, max(1, -(-MAX_RESULTS // per_page)))
     if total <= (page - 1) * per_page:
         return [], total  # nothing on this page: skip the ordered query
