@@ -1,4 +1,5 @@
-"""The data migration that gives the listings' keyword documents their community facet."""
+"""The data migration that gives the listings' keyword documents their community facet,
+and the live ones their live facet."""
 
 from __future__ import annotations
 
@@ -16,15 +17,15 @@ from tests.test_migrations import BACKENDS, _fresh_database
 BEFORE, FACET = "b8e2f4a6c013", "c6d1e9f27a35"
 
 
-def _listing(lid: int, community_id: int) -> dict:
+def _listing(lid: int, community_id: int, live: bool) -> dict:
     now = dt.datetime.now(dt.UTC)
     return {
         "id": lid,
         "kind": "rental",
         "poster_id": 1,
         "community_id": community_id,
-        "status": "published",
-        "live": True,
+        "status": "published" if live else "withdrawn",
+        "live": live,
         "title": "天桥两室",
         "description": "",
         "address": "1 号",
@@ -41,7 +42,7 @@ def _listing(lid: int, community_id: int) -> dict:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_migration_adds_the_community_facet_once(backend, tmp_path):
+def test_migration_adds_the_community_and_live_facets_once(backend, tmp_path):
     from alembic import command
 
     from portal.cli import _alembic_config
@@ -57,7 +58,7 @@ def test_migration_adds_the_community_facet_once(backend, tmp_path):
                 insert(Community), [{"id": i, "name": f"c{i}", "slug": f"c{i}"} for i in (1, 2)]
             )
             conn.execute(insert(User), [{"id": 1, "display_name": "房东", "role": "resident"}])
-            conn.execute(insert(Listing), [_listing(1, 1), _listing(2, 2)])
+            conn.execute(insert(Listing), [_listing(1, 1, True), _listing(2, 2, False)])
             for lid in (1, 2, 3):  # 3: a document whose listing is gone
                 toks = ["天桥", "两室"]
                 conn.execute(
@@ -80,7 +81,7 @@ def test_migration_adds_the_community_facet_once(backend, tmp_path):
             ).all()
             stored = {r: list(t) if pg else t.split() for r, t in rows}
             assert stored == {
-                1: ["天桥", "两室", "community·1"],
+                1: ["天桥", "两室", "community·1", "live·1"],
                 2: ["天桥", "两室", "community·2"],
                 3: ["天桥", "两室"],
             }

@@ -355,6 +355,38 @@ def test_keyword_search_in_a_community_asks_the_index_for_it(ctx, board, monkeyp
     ]
 
 
+def test_keyword_count_follows_listings_on_and_off_the_board(ctx, board, app):
+    """The count of a keyword search comes from the index's live facet: every way on or
+    off the board (withdrawal, reports, expiry — a bulk UPDATE —, renewal) keeps it."""
+    app.config["JOBS_HOUSING_REPORT_THRESHOLD"] = 2
+    a, b, c = (published(board, address=f"北环 {i} 号") for i in range(3))
+    lb = b.id
+
+    def total(**kw) -> int:
+        return svc.search(q="北环", **kw)[1]
+
+    def live_docs() -> set[int]:
+        return set(db.session.scalars(search.match(svc.SEARCH_KIND, "北环", {"live": 1})))
+
+    assert total() == 3 == total(community_id=board["community"])
+    assert total(community_id=board["other_community"]) == 0
+    svc.withdraw(u(board["landlord"]), a)
+    assert total() == 2 and live_docs() == {b.id, c.id}
+    svc.report(u(board["seekers"][0]), c, ReportReason.FRAUD)
+    svc.report(u(board["seekers"][1]), c, ReportReason.FRAUD)  # hidden by reports
+    assert not c.live and total() == 1 and live_docs() == {b.id}
+    db.session.commit()
+    assert svc.expire_listings(utcnow() + dt.timedelta(days=31)) == 1  # b, the only live one
+    db.session.expire_all()
+    assert total() == 0 and live_docs() == set()
+    svc.renew(u(board["landlord"]), db.session.get(Listing, lb))
+    db.session.flush()
+    assert total() == 1 == total(kind="rental") and live_docs() == {lb}
+    svc.approve(u(board["officer"]), db.session.get(Listing, c.id))  # back after review
+    db.session.flush()
+    assert total() == 2 and live_docs() == {lb, c.id}
+
+
 def test_reported_listings_for_officers(ctx, board, app):
     app.config["JOBS_HOUSING_REPORT_THRESHOLD"] = 3
     s, officer = board["seekers"], u(board["officer"])
