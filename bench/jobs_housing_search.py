@@ -12,12 +12,18 @@ issue: p95 at 100k no more than 2x the p95 at 1k.
     .venv/bin/python bench/jobs_housing_search.py        # BENCH_REPEAT=20 by default
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_db \
         .venv/bin/python bench/jobs_housing_search.py
+
+``BENCH_KEEP=1`` keeps the built databases (SQLite files in ``$TMPDIR/bench-jh-keep``, or
+the PostgreSQL schemas) and reuses one on the next run when it already holds its size's
+listings — for iterating on queries; a change of the schema needs a run without it.
+``BENCH_ONLY=keyword,2 keywords`` measures only the requests whose label holds one of them.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import os
 import random
 import statistics
@@ -26,7 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 
 from portal import create_app, search
 from portal.accounts.models import User
@@ -37,6 +44,8 @@ from portal.jobs_housing.models import Listing
 from portal.models import metadata
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", 20))
+KEEP = os.environ.get("BENCH_KEEP") == "1"
+ONLY = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]  # label substrings
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
 QUERIES = [
     ("page newest", "/board"),
@@ -107,28 +116,46 @@ def grow(app: Any, start: int, stop: int, rng: random.Random) -> None:
         for k in range(0, len(rows), 5000):
             db.session.execute(insert(Listing), rows[k : k + 5000])
         db.session.flush()
-        cols = [Listing.id, *(getattr(Listing, f) for f in svc.SEARCHED_FIELDS)]
+        cols = [getattr(Listing, f) for f in svc.SEARCH_COLUMNS]
         new = db.session.execute(select(*cols).where(Listing.id > start))
-        search.index_many(svc.SEARCH_KIND, [(r.id, svc._search_text(r)) for r in new])
+        search.index_many(svc.SEARCH_KIND, [svc.search_document(r) for r in new])
         db.session.commit()
 
 
+def _kept(url: str, size: int) -> bool:
+    """Whether a kept database at ``url`` already holds ``size`` listings (BENCH_KEEP)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(Listing)) == size
+    except DBAPIError:
+        return False
+    finally:
+        engine.dispose()
+
+
 def make_app(size: int, root: Path) -> Any:
-    """A fresh database of ``size`` listings: a SQLite file, or a PostgreSQL schema."""
+    """A fresh database of ``size`` listings: a SQLite file, or a PostgreSQL schema
+    (with BENCH_KEEP, the one kept from an earlier run when it is complete)."""
     base = os.environ.get("BENCH_DATABASE_URL")
     if base:
         schema = f"bench_{size}"
+        sep = "&" if "?" in base else "?"
+        url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{root / f'bench_{size}.db'}"
+    reuse = KEEP and _kept(url, size)
+    if base and not reuse:
         engine = create_engine(base)
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
             conn.execute(text(f"CREATE SCHEMA {schema}"))
         engine.dispose()
-        sep = "&" if "?" in base else "?"
-        url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{root / f'bench_{size}.db'}"
+    elif not base and not reuse:
+        (root / f"bench_{size}.db").unlink(missing_ok=True)
     engine = create_engine(url)
-    metadata.create_all(engine)
+    if not reuse:
+        metadata.create_all(engine)
     engine.dispose()
     app = create_app(
         {
@@ -140,6 +167,9 @@ def make_app(size: int, root: Path) -> Any:
             "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
+    if reuse:
+        print(f"{size:>7} listings ({engine.dialect.name}, kept from an earlier run)")
+        return app
     with app.app_context():
         db.session.add_all([Community(name=f"社区{i}", slug=f"c{i}") for i in range(10)])
         db.session.flush()
@@ -171,7 +201,11 @@ def make_app(size: int, root: Path) -> Any:
 def main() -> None:
     """Each size has its own database; the requests of one query alternate between the
     sizes, so load from other processes on the machine hits every size alike."""
-    root = Path(tempfile.mkdtemp(prefix="bench-jh-"))
+    if KEEP:
+        root = Path(tempfile.gettempdir()) / "bench-jh-keep"
+        root.mkdir(exist_ok=True)
+    else:
+        root = Path(tempfile.mkdtemp(prefix="bench-jh-"))
     apps = {size: make_app(size, root) for size in SIZES}
     statements = {"n": 0}
 
@@ -183,6 +217,8 @@ def main() -> None:
     clients = {size: app.test_client() for size, app in apps.items()}
     results: dict[str, dict[int, tuple[float, float, int, int]]] = {}
     for label, path in QUERIES:
+        if ONLY and not any(s in label for s in ONLY):
+            continue
         samples: dict[int, list[float]] = {size: [] for size in SIZES}
         per_request: dict[int, int] = {}
         found: dict[int, int] = {}
@@ -194,12 +230,18 @@ def main() -> None:
             statements["n"] = 0
             assert client.get(path).status_code == 200
             per_request[size] = statements["n"]
+        # As timeit does: no garbage collection inside the timed rounds (a full collection
+        # of the three apps' objects, ~50 ms, landed on the same request of every run and
+        # made that cell's p95, whatever its size); one collection before them instead.
+        gc.collect()
+        gc.disable()
         for _ in range(REPEAT):
             for size, client in clients.items():
                 t = time.perf_counter()
                 resp = client.get(path)
                 samples[size].append((time.perf_counter() - t) * 1000)
                 assert resp.status_code == 200
+        gc.enable()
         print(label)
         for size in SIZES:
             p50, p95 = pct(samples[size], 50), pct(samples[size], 95)
@@ -213,7 +255,7 @@ def main() -> None:
     for label, by_size in results.items():
         print(f"  {label:<24} {by_size[last][1] / by_size[first][1]:.2f}x")
     base = os.environ.get("BENCH_DATABASE_URL")
-    if base:  # leave the database as it was
+    if base and not KEEP:  # leave the database as it was
         for app in apps.values():
             app.extensions["portal.engine"].dispose()
         engine = create_engine(base)

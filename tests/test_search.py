@@ -3,6 +3,7 @@ and PostgreSQL (the ``app`` fixture runs on both when the PostgreSQL URL is set)
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from portal import search
@@ -110,3 +111,53 @@ def test_two_common_keywords_intersect(ctx):
     db.session.flush()
     assert ids("listing", "天桥 保洁") == set(range(18, 601, 6))
     assert ids("notice", "天桥 保洁") == {6}
+
+
+def test_facets_narrow_the_match_and_no_text_reaches_them(ctx):
+    search.index_many(
+        "listing",
+        [(i, f"招聘保洁 {i}", {"community": 1 + i % 3}) for i in range(1, 31)]
+        + [(31, "community·2 community 2 保洁")],  # text that looks like a facet
+    )
+    search.index("listing", 32, "保洁", {"community": 2, "kind": None})  # None: no facet
+    db.session.flush()
+    in_two = {i for i in range(1, 31) if 1 + i % 3 == 2} | {32}
+    assert set(db.session.scalars(search.match("listing", "保洁", {"community": 2}))) == in_two
+    assert ids("listing", "保洁") == set(range(1, 33))
+    assert ids("listing", "community·2") == {31}  # the text's tokens, never the facet's
+    assert search.count("listing", "保洁", 100, {"community": 2}) == len(in_two)
+    assert search.matches("listing", "保洁", facets={"community": 9}).ids == []
+    # A facet alone is no query: a query without tokens matches nothing.
+    assert list(db.session.scalars(search.match("listing", "，", {"community": 2}))) == []
+    # Re-indexing without the facet drops it.
+    search.index("listing", 32, "保洁")
+    db.session.flush()
+    assert 32 not in set(db.session.scalars(search.match("listing", "保洁", {"community": 2})))
+    for bad in ({"Community": 1}, {"community": "a b"}, {"c_id": 1}, {"community": "天桥"}):
+        with pytest.raises(ValueError):
+            search.facet_tokens(bad)
+
+
+def test_restrict_counts_the_same_rows_in_every_shape(ctx):
+    from portal.communities.models import Community
+
+    docs = [(i, f"社区 {'天桥' if i % 3 else '北环'}", {"g": i % 2}) for i in range(1, 31)]
+    search.index_many("community", docs)
+    db.session.add_all([Community(id=i, name=f"c{i}", slug=f"c{i}") for i in range(1, 31)])
+    db.session.flush()
+    for facets, expected in (
+        (None, {i for i in range(1, 31) if i % 3}),
+        ({"g": 1}, {i for i in range(1, 31) if i % 3 and i % 2}),
+    ):
+        for few in (1, 1000):  # many (a join on PostgreSQL) and few (bound ids)
+            found = search.matches("community", "天桥", few=few, facets=facets)
+            assert (found.ids is None) == (few == 1)
+            stmt = found.restrict(select(Community.id).where(Community.id > 3), Community.id)
+            assert set(db.session.scalars(stmt)) == {i for i in expected if i > 3}
+            limited = stmt.limit(5).subquery()
+            assert db.session.scalar(select(func.count()).select_from(limited)) == 5
+            page = select(Community.id).where(found.where(Community.id, walk=True))
+            assert (
+                list(db.session.scalars(page.order_by(Community.id.desc()).limit(3)))
+                == (sorted(expected, reverse=True)[:3])
+            )

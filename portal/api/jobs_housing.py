@@ -408,6 +408,7 @@ def agreement_json(ag: Agreement) -> dict[str, Any]:
     response=AGREEMENT_SCHEMA,
     auth="any",
     status=201,
+    body_required=False,
 )
 @login_required
 def start_agreement(aid: int) -> Any:

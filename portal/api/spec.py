@@ -43,8 +43,10 @@ def operation(
     response: dict[str, Any] | None = None,
     auth: str = "public",
     status: int = 200,
+    body_required: bool = True,
 ) -> Callable[[F], F]:
-    """Describe an API view for the OpenAPI document."""
+    """Describe an API view for the OpenAPI document. ``body_required=False``: the view
+    also accepts a request without a body (every field of ``form`` optional)."""
 
     def decorator(view: F) -> F:
         view.openapi = {  # type: ignore[attr-defined]
@@ -54,6 +56,7 @@ def operation(
             "response": response or {},
             "auth": auth,
             "status": status,
+            "body_required": body_required,
         }
         return view
 
@@ -157,7 +160,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 op["parameters"] = params
             if meta["form"] is not None and method in ("POST", "PUT", "PATCH"):
                 op["requestBody"] = {
-                    "required": True,
+                    "required": meta["body_required"],
                     "content": {"application/json": {"schema": form_schema(meta["form"])}},
                 }
             if meta["auth"] != "public":

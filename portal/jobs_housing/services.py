@@ -15,8 +15,9 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, inspect, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from portal import search as fulltext
 from portal.accounts import services as accounts
@@ -85,14 +86,53 @@ SEARCH_KIND = "listing"
 SEARCHED_FIELDS = ("title", "org_name", "address", "description", "requirements", "hours")
 
 
+SEARCH_COLUMNS = ("id", "community_id", "live", *SEARCHED_FIELDS)
+# What a listing's document holds besides its text; a flush that changes one re-indexes.
+SEARCH_FACETS = ("community_id", "live")
+
+
 def _search_text(row: Any) -> str:
     return "\n".join(str(getattr(row, k) or "") for k in SEARCHED_FIELDS)
 
 
+def search_document(row: Any) -> fulltext.Doc:
+    """A listing (or a row of its ``SEARCH_COLUMNS``) as a keyword-index document: its
+    text, and as facets its community and whether it is live, so that a keyword search
+    asks the index for the live listings (of one community) only, and counts them
+    without reading a listing."""
+    return (
+        row.id,
+        _search_text(row),
+        {"community": row.community_id, "live": 1 if row.live else None},
+    )
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _listing_facet_changes(session: Session, _context: object) -> None:
+    """Note the listings whose document a flush made stale: put on or taken off the
+    board (approval, withdrawal, reports, renewal...) or moved to another community,
+    whichever code made the change. The bulk expiry re-indexes by itself."""
+    changed: set[Listing] = set(session.info.get("portal.listing_sync", ()))
+    for obj in session.dirty:
+        if isinstance(obj, Listing) and obj.id is not None:
+            state = inspect(obj)
+            if any(state.attrs[k].history.has_changes() for k in SEARCH_FACETS):
+                changed.add(obj)
+    if changed:
+        session.info["portal.listing_sync"] = changed
+
+
+@sa_event.listens_for(Session, "after_flush_postexec")
+def _listing_facet_sync(session: Session, _context: object) -> None:
+    docs = [search_document(x) for x in session.info.pop("portal.listing_sync", ())]
+    if docs:
+        fulltext.index_many(SEARCH_KIND, docs)
+
+
 @fulltext.register_source(SEARCH_KIND)
-def _all_listing_texts() -> list[tuple[int, str]]:
-    cols = [getattr(Listing, k) for k in SEARCHED_FIELDS]
-    return [(row.id, _search_text(row)) for row in db.session.execute(select(Listing.id, *cols))]
+def _all_listing_texts() -> list[fulltext.Doc]:
+    cols = [getattr(Listing, k) for k in SEARCH_COLUMNS]
+    return [search_document(row) for row in db.session.execute(select(*cols))]
 
 
 def _apply(listing: Listing, data: dict[str, Any]) -> None:
@@ -103,7 +143,7 @@ def _apply(listing: Listing, data: dict[str, Any]) -> None:
             setattr(listing, key, data[key])
     listing.price = _price({k: getattr(listing, k) for k in listing.fields}, listing.kind)
     if listing.id is not None:
-        fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
+        fulltext.index_many(SEARCH_KIND, [search_document(listing)])
 
 
 # ---- posting ----------------------------------------------------------------------------
@@ -143,7 +183,7 @@ def create_listing(
     _apply(listing, data)
     db.session.add(listing)
     db.session.flush()
-    fulltext.index(SEARCH_KIND, listing.id, _search_text(listing))
+    fulltext.index_many(SEARCH_KIND, [search_document(listing)])
     audit.record(user, "listing.create", obj=listing, kind=kind.value)
     return listing
 
@@ -486,33 +526,47 @@ def search(
 ) -> tuple[list[Listing], int]:
     """Live listings matching the filters, newest first or by price."""
     conds: list[Any] = [Listing.live.is_(True)]
-    if kind in (Kind.RENTAL.value, Kind.JOB.value):
-        conds.append(Listing.kind == kind)
     if community_id:
         conds.append(Listing.community_id == community_id)
+    # The filters that the keyword index does not hold as facets.
+    others: list[Any] = []
+    if kind in (Kind.RENTAL.value, Kind.JOB.value):
+        others.append(Listing.kind == kind)
     if price_min is not None:
-        conds.append(Listing.price >= price_min)
+        others.append(Listing.price >= price_min)
     if price_max is not None:
-        conds.append(Listing.price <= price_max)
+        others.append(Listing.price <= price_max)
     if rooms:
-        conds.append(Listing.rooms == rooms)
+        others.append(Listing.rooms == rooms)
     if housing:
-        conds.append(Listing.housing_provided.is_(True))
-    count_conds, page_conds = list(conds), list(conds)
+        others.append(Listing.housing_provided.is_(True))
+    conds += others
+    page_conds = list(conds)
+    # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
+    # nobody pages that far (the page asks to narrow the filters instead).
     if q and fulltext.query_tokens(q):
-        found = fulltext.matches(SEARCH_KIND, q, few=MAX_RESULTS)
-        # Counting walks a community's index when there is one; over the whole board,
-        # looking the matches up by id reaches the count's limit sooner.
-        count_conds.append(found.where(Listing.id, walk=community_id is not None))
+        # Being live and the community are facets of the index (``search_document``):
+        # the index hands over only the live listings (of that community) that match.
+        # One look-up fetches their ids (up to MAX_RESULTS + 1: the count) — from the
+        # index alone, or, with other filters, joined to the listings under them; the
+        # page then takes those ids, or, when there are more, walks the ordered index
+        # probing each listing's document until it has its rows.
+        found = fulltext.matches(
+            SEARCH_KIND,
+            q,
+            few=MAX_RESULTS,
+            facets={"community": community_id or None, "live": 1},
+            within=(select(Listing.id).where(*conds), Listing.id) if others else None,
+        )
+        total = found.found
         page_conds.append(found.where(Listing.id, walk=True))
+    else:
+        limited = select(Listing.id).where(*conds).limit(MAX_RESULTS + 1).subquery()
+        total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     order = {
         "price": (Listing.price.asc(), Listing.id.desc()),
         "price_desc": (Listing.price.desc(), Listing.id.desc()),
     }.get(sort, (Listing.published_at.desc(), Listing.id.desc()))
-    # Counting stops at MAX_RESULTS: an exact count of 100,000 rows costs a full scan, and
-    # nobody pages that far (the page asks to narrow the filters instead).
-    limited = select(Listing.id).where(*count_conds).limit(MAX_RESULTS + 1).subquery()
-    total = db.session.scalar(select(func.count()).select_from(limited)) or 0
     page = min(page, max(1, -(-MAX_RESULTS // per_page)))
     if total <= (page - 1) * per_page:
         return [], total  # nothing on this page: skip the ordered query
@@ -876,6 +930,7 @@ def expire_listings(now: dt.datetime | None = None) -> int:
         if claimed == 1:
             listing = db.session.get(Listing, lid, populate_existing=True)
             assert listing is not None
+            fulltext.index_many(SEARCH_KIND, [search_document(listing)])  # no longer live
             audit.record(None, "listing.expire", obj=listing)
             _notify_poster(
                 listing,

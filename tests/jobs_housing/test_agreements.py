@@ -321,3 +321,21 @@ def test_start_date_form_and_api(app, client, board):
     # Asking again leads to the existing agreement.
     again = client.get(f"/board/applications/{aid}/agreement")
     assert again.status_code == 302 and "/board/agreements/" in again.location
+
+
+def test_openapi_agreement_body_is_optional(app, client, board):
+    """The body of "generate the agreement" may be left out (the listing's suggested
+    start date is used), and the OpenAPI document says so; other bodies stay required."""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    body = doc["paths"]["/api/v1/applications/{aid}/agreement"]["post"]["requestBody"]
+    assert body["required"] is False
+    schema = body["content"]["application/json"]["schema"]
+    assert "start_date" in schema["properties"] and "required" not in schema
+    assert doc["paths"]["/api/v1/session"]["post"]["requestBody"]["required"] is True
+    with app.app_context():
+        listing, a = _accepted(board)
+        db.session.commit()
+        aid, expected = a.id, str(agreements.suggested_start(listing))
+    login(client, "landlord@example.com")
+    resp = client.post(f"/api/v1/applications/{aid}/agreement")  # no body at all
+    assert resp.status_code == 201 and resp.get_json()["start_date"] == expected

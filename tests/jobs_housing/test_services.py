@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from portal import search
 from portal.accounts.models import User
 from portal.db import db, utcnow
 from portal.errors import DomainError
@@ -323,6 +324,67 @@ def test_keyword_search_uses_the_index_and_follows_the_public_version(ctx, board
     svc.approve(u(board["officer"]), flat)
     assert found("北环") == [flat.id] and found("两室一厅") == []
     assert draft.id not in found("草稿")
+
+
+@pytest.mark.parametrize("few", [1000, 1])  # bound ids; the subquery shapes
+def test_keyword_search_in_a_community_asks_the_index_for_it(ctx, board, monkeypatch, few):
+    here = [published(board, address=f"天桥 {i} 号") for i in range(3)]
+    draft = rental(board, address="天桥 草稿")  # indexed, not live
+    moved = rental(board, address="天桥 7 号")
+    svc.update_listing(u(board["landlord"]), moved, RENTAL, board["other_community"])
+    svc.submit(u(board["landlord"]), moved)
+    db.session.flush()
+    # The community is a facet of the listing's document: a keyword in one community
+    # asks the index for that community's documents only (moved ones included).
+    other = {"community": board["other_community"]}
+    assert list(db.session.scalars(search.match(svc.SEARCH_KIND, "天桥", other))) == [moved.id]
+    monkeypatch.setattr(svc, "MAX_RESULTS", few)  # few=1: the matches are a subquery
+    rows, total = svc.search(q="两室", community_id=board["community"])
+    assert [r.id for r in rows] == [r.id for r in reversed(here)]
+    assert total == min(3, few + 1)
+    assert svc.search(q="两室", community_id=board["other_community"]) == ([], 0)  # pending
+    svc.approve(u(board["officer"]), moved)
+    assert [r.id for r in svc.search(q="两室", community_id=board["other_community"])[0]] == [
+        moved.id
+    ]
+    assert draft.id not in {r.id for r in svc.search(q="天桥", community_id=board["community"])[0]}
+    # Rebuilding the index keeps the facet.
+    assert search.reindex(svc.SEARCH_KIND) == 5
+    assert [r.id for r in svc.search(q="两室", community_id=board["other_community"])[0]] == [
+        moved.id
+    ]
+
+
+def test_keyword_count_follows_listings_on_and_off_the_board(ctx, board, app):
+    """The count of a keyword search comes from the index's live facet: every way on or
+    off the board (withdrawal, reports, expiry — a bulk UPDATE —, renewal) keeps it."""
+    app.config["JOBS_HOUSING_REPORT_THRESHOLD"] = 2
+    a, b, c = (published(board, address=f"北环 {i} 号") for i in range(3))
+    lb = b.id
+
+    def total(**kw) -> int:
+        return svc.search(q="北环", **kw)[1]
+
+    def live_docs() -> set[int]:
+        return set(db.session.scalars(search.match(svc.SEARCH_KIND, "北环", {"live": 1})))
+
+    assert total() == 3 == total(community_id=board["community"])
+    assert total(community_id=board["other_community"]) == 0
+    svc.withdraw(u(board["landlord"]), a)
+    assert total() == 2 and live_docs() == {b.id, c.id}
+    svc.report(u(board["seekers"][0]), c, ReportReason.FRAUD)
+    svc.report(u(board["seekers"][1]), c, ReportReason.FRAUD)  # hidden by reports
+    assert not c.live and total() == 1 and live_docs() == {b.id}
+    db.session.commit()
+    assert svc.expire_listings(utcnow() + dt.timedelta(days=31)) == 1  # b, the only live one
+    db.session.expire_all()
+    assert total() == 0 and live_docs() == set()
+    svc.renew(u(board["landlord"]), db.session.get(Listing, lb))
+    db.session.flush()
+    assert total() == 1 == total(kind="rental") and live_docs() == {lb}
+    svc.approve(u(board["officer"]), db.session.get(Listing, c.id))  # back after review
+    db.session.flush()
+    assert total() == 2 and live_docs() == {lb, c.id}
 
 
 def test_reported_listings_for_officers(ctx, board, app):
