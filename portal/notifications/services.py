@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, func, insert, literal_column, or_, select, update
 
 from portal.db import db, utcnow
 from portal.notifications.models import Notification, OutboxMessage
@@ -43,23 +43,38 @@ def notify(
     (the station's default), not in the language of whoever caused the notification."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         title, body = str(title), str(body)
-    note = Notification(user_id=user.id, title=title[:200], body=body, link=link, kind=kind)
-    db.session.add(note)
+    # One statement writes the row and counts the user's other unread ones for the bell.
+    note, others = db.session.execute(
+        insert(Notification)
+        .values(user_id=user.id, title=title[:200], body=body, link=link, kind=kind)
+        .returning(Notification, _OTHER_UNREAD)
+    ).one()
     if email and user.email:
         text = body + (f"\n\n{current_app.config['BASE_URL']}{link}" if link else "")
         queue_message(user.email, title, text)
-    db.session.flush()
-    _publish_after_commit(user.id)
+    _publish_after_commit(user.id, others + 1)  # the new one is unread too
     return note
 
 
-def _publish_after_commit(user_id: int) -> None:
+# The RETURNING clause's count of the user's unread notifications other than the new one.
+# Written out because RETURNING names the target table's columns unqualified; excluding
+# the new row by id makes the figure the same whether the backend's subquery sees the row
+# being inserted (SQLite) or not (PostgreSQL: the statement's snapshot).
+_OTHER_UNREAD = literal_column(
+    "(SELECT count(*) FROM notifications AS other"
+    " WHERE other.user_id = notifications.user_id AND other.read_at IS NULL"
+    " AND other.id <> notifications.id)",
+    Integer,
+)
+
+
+def _publish_after_commit(user_id: int, count: int | None = None) -> None:
     from portal.realtime import publish_after_commit, user_room
 
-    # The count includes the new (flushed) notification; no SQL is needed after commit.
+    # The count is taken inside the transaction; no SQL is needed after commit.
     publish_after_commit(
         "unread",
-        {"count": unread_count_by_id(user_id)},
+        {"count": unread_count_by_id(user_id) if count is None else count},
         room=user_room(user_id),
         namespace="/notifications",
     )
