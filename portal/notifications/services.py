@@ -36,26 +36,29 @@ def notify(
     link: str | None = None,
     kind: str = "general",
     email: bool = True,
-) -> Notification:
-    """Tell a user something in the site, and by e-mail when they have an address.
+) -> int:
+    """Tell a user something in the site, and by e-mail when they have an address;
+    returns the notification's id.
 
     Pass lazy strings (``lazy_gettext``): they are rendered in the recipient's language
     (the station's default), not in the language of whoever caused the notification."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         title, body = str(title), str(body)
-    # One statement writes the row and counts the user's other unread ones for the bell.
-    note, others = db.session.execute(
-        insert(Notification)
+    # One Core statement writes the row and counts the user's other unread ones for the
+    # bell (no ORM object: nothing in the request reads it back).
+    note_id, others = db.session.execute(
+        insert(_NOTIFICATIONS)
         .values(user_id=user.id, title=title[:200], body=body, link=link, kind=kind)
-        .returning(Notification, _OTHER_UNREAD)
+        .returning(_NOTIFICATIONS.c.id, _OTHER_UNREAD)
     ).one()
     if email and user.email:
         text = body + (f"\n\n{current_app.config['BASE_URL']}{link}" if link else "")
         queue_message(user.email, title, text)
     _publish_after_commit(user.id, others + 1)  # the new one is unread too
-    return note
+    return int(note_id)
 
 
+_NOTIFICATIONS = Notification.__table__
 # The RETURNING clause's count of the user's unread notifications other than the new one.
 # Written out because RETURNING names the target table's columns unqualified; excluding
 # the new row by id makes the figure the same whether the backend's subquery sees the row
