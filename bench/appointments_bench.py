@@ -15,10 +15,11 @@
    ``/api/v1/appointments/bookings`` with their CSRF token; every slot wanted twice. The
    same double-booking checks afterwards.
 
-SQLite for 1–2; PostgreSQL for all four, in a scratch database beside
-``PORTAL_TEST_DATABASE_URL``. Run: ``.venv/bin/python bench/appointments_bench.py``
-(``--servers 1,2,4`` picks the process counts of part 4, ``--quick`` skips parts 1–2;
-a few minutes in all).
+SQLite for 1–2 (and 3–4 with ``--sqlite-http``); PostgreSQL for all four, in a scratch
+database beside ``PORTAL_TEST_DATABASE_URL``. Run: ``.venv/bin/python
+bench/appointments_bench.py`` (``--servers 1,2,4`` picks the werkzeug process counts of
+part 4, ``--gunicorn 1,2`` adds runs on Gunicorn's threaded worker with that many worker
+processes, ``--quick`` skips parts 1–2; a few minutes in all).
 """
 
 from __future__ import annotations

@@ -404,7 +404,7 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def _open_bookings(resident_id: int, now: dt.datetime) -> Any:
+def _open_bookings(resident_id: Any, now: Any) -> Any:
     return (
         select(func.count())
         .where(
@@ -416,7 +416,7 @@ def _open_bookings(resident_id: int, now: dt.datetime) -> Any:
     )
 
 
-def _no_shows_since_approval(resident_id: int) -> Any:
+def _no_shows_since_approval(resident_id: Any) -> Any:
     last_approved = (
         select(func.max(Booking.starts_at))
         .where(
@@ -437,6 +437,14 @@ def _no_shows_since_approval(resident_id: int) -> Any:
         )
         .scalar_subquery()
     )
+
+
+# The booking path's lock and limits, built once and bound on each attempt.
+_LOCK_RESIDENT = select(User.id).where(User.id == bindparam("resident_id")).with_for_update()
+_LIMITS = select(
+    _open_bookings(bindparam("resident_id"), bindparam("now")),
+    _no_shows_since_approval(bindparam("resident_id")),
+)
 
 
 def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
@@ -468,10 +476,11 @@ def book(
         raise DomainError(_("上门服务请填写地址。"), field="address")
     # Serialise one resident's bookings (a row lock on PostgreSQL; SQLite transactions
     # already run one at a time), so the open-booking limit holds under concurrency.
-    db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
-    # After the lock: the open bookings and the no-show rule, in one statement.
+    db.session.execute(_LOCK_RESIDENT, {"resident_id": resident.id})
+    # After the lock (its own statement: a statement's snapshot is taken before it waits
+    # for the lock): the open bookings and the no-show rule, in one statement.
     open_count, no_shows = db.session.execute(
-        select(_open_bookings(resident.id, now), _no_shows_since_approval(resident.id))
+        _LIMITS, {"resident_id": resident.id, "now": now}
     ).one()
     limit = _cfg("APPOINTMENT_MAX_OPEN")
     if open_count >= limit:

@@ -91,12 +91,16 @@ def unread_count_by_id(user_id: int) -> int:
     return db.session.scalar(stmt) or 0
 
 
-def queue_message(to: str, subject: str, body: str, channel: str = "email") -> OutboxMessage:
-    """Queue a message for the worker."""
-    msg = OutboxMessage(channel=channel, to_address=to, subject=subject[:200], body=body)
-    db.session.add(msg)
-    db.session.flush()
-    return msg
+def queue_message(to: str, subject: str, body: str, channel: str = "email") -> int:
+    """Queue a message for the worker (one Core INSERT); returns its id."""
+    table = OutboxMessage.__table__
+    return int(
+        db.session.execute(
+            insert(table)
+            .values(channel=channel, to_address=to, subject=subject[:200], body=body)
+            .returning(table.c.id)
+        ).scalar_one()
+    )
 
 
 def unread_count(user: User) -> int:
