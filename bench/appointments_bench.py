@@ -636,7 +636,8 @@ def bench_http(
             ends.append(end)
         elapsed = max(ends) - t0
         busy1, total1 = _machine_busy()
-        server_cpu = sum(_cpu_seconds(pid) - cpu0[pid] for pid in workers)
+        per_server = [_cpu_seconds(pid) - cpu0[pid] for pid in workers]
+        server_cpu = sum(per_server)
         client_cpu = sum(_cpu_seconds(p.pid) - ccpu0[p.pid] for p in clients)
         with app.app_context():
             pg_cpu = sum(_cpu_seconds(pid) - pg0.get(pid, 0.0) for pid in _backend_pids())
@@ -692,6 +693,10 @@ def bench_http(
             "CPU: machine busy; servers, PostgreSQL, clients (CPU-s per s)",
             f"{(busy1 - busy0) / max(1, total1 - total0) * 100:.0f}% of {cores} cores; "
             f"{server_cpu / elapsed:.2f}, {pg_cpu / elapsed:.2f}, {client_cpu / elapsed:.2f}",
+        )
+        line(
+            "CPU-s/s of each server process (how evenly the load spread)",
+            ", ".join(f"{c / elapsed:.2f}" for c in per_server),
         )
         line(
             "CPU per attempt: server process; PostgreSQL",
