@@ -15,10 +15,11 @@
    ``/api/v1/appointments/bookings`` with their CSRF token; every slot wanted twice. The
    same double-booking checks afterwards.
 
-SQLite for 1–2; PostgreSQL for all four, in a scratch database beside
-``PORTAL_TEST_DATABASE_URL``. Run: ``.venv/bin/python bench/appointments_bench.py``
-(``--servers 1,2,4`` picks the process counts of part 4, ``--quick`` skips parts 1–2;
-a few minutes in all).
+SQLite for 1–2 (and 3–4 with ``--sqlite-http``); PostgreSQL for all four, in a scratch
+database beside ``PORTAL_TEST_DATABASE_URL``. Run: ``.venv/bin/python
+bench/appointments_bench.py`` (``--servers 1,2,4`` picks the werkzeug process counts of
+part 4, ``--gunicorn 1,2`` adds runs on Gunicorn's threaded worker with that many worker
+processes, ``--quick`` skips parts 1–2; a few minutes in all).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from portal.appointments import services as svc  # noqa: E402
 from portal.appointments.models import OPEN_STATUSES, Booking, Service, SlotClaim  # noqa: E402
 from portal.appointments.seed import seed_services  # noqa: E402
 from portal.appointments.slots import local_day  # noqa: E402
-from portal.db import db, utcnow  # noqa: E402
+from portal.db import db, make_engine, utcnow  # noqa: E402
 from portal.models import metadata  # noqa: E402
 from portal.station.calendar import STATION_TZ  # noqa: E402
 
@@ -379,6 +380,20 @@ def bench_request_costs(url: str, instance: Path) -> None:
 # -- 4. HTTP throughput with several server processes -----------------------------------
 
 
+def _bench_app(url: str, instance: str, pool: int):  # type: ignore[no-untyped-def]
+    """The app of one server process, its pool bounded (N processes share PostgreSQL's
+    connection slots) but otherwise the production engine (idle-only ping, recycle)."""
+    app = create_app(app_config(url, Path(instance), csrf=True))
+    app.extensions["portal.engine"].dispose()
+    if not url.startswith("sqlite"):
+        app.extensions["portal.engine"] = make_engine(
+            url, pool_size=pool, max_overflow=0, pool_timeout=120
+        )
+    else:
+        app.extensions["portal.engine"] = make_engine(url)
+    return app
+
+
 def _serve(url: str, instance: str, port: int, pool: int, ready: Any) -> None:
     """One server process: the app on werkzeug's threaded server, keep-alive, quiet."""
     import logging
@@ -386,16 +401,40 @@ def _serve(url: str, instance: str, port: int, pool: int, ready: Any) -> None:
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = create_app(app_config(url, Path(instance), csrf=True))
-    # The app's own engine, with the pool bounded: N processes share PostgreSQL's slots.
-    app.extensions["portal.engine"].dispose()
-    app.extensions["portal.engine"] = create_engine(
-        url, pool_size=pool, max_overflow=0, pool_pre_ping=True, pool_timeout=120
-    )
+    app = _bench_app(url, instance, pool)
     WSGIRequestHandler.protocol_version = "HTTP/1.1"
     server = make_server("127.0.0.1", port, app, threaded=True)
     ready.set()
     server.serve_forever()
+
+
+def _serve_gunicorn(
+    url: str, instance: str, port: int, workers: int, threads: int, pool: int, ready: Any
+) -> None:
+    """Gunicorn on one port: ``workers`` processes of the threaded (gthread) worker, each
+    with ``threads`` threads and its own app (not preloaded: no engine crosses a fork)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"127.0.0.1:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "keepalive": 300,
+                "timeout": 300,
+                "loglevel": "error",
+                "accesslog": None,
+                "post_worker_init": lambda _worker: ready.put(1),
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return _bench_app(url, instance, pool)
+
+    Server().run()
 
 
 class ApiClient:
@@ -495,8 +534,11 @@ def _machine_busy() -> tuple[float, float]:
 
 def _backend_pids() -> list[int]:
     """PostgreSQL backends connected to this (scratch) database: same machine, so their
-    CPU time can be read from /proc."""
+    CPU time can be read from /proc. None on SQLite (the database is in the servers)."""
     from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        return []
 
     return list(
         db.session.scalars(
@@ -508,33 +550,64 @@ def _backend_pids() -> list[int]:
     )
 
 
-def bench_http(url: str, instance: Path, server_counts: list[int], client_procs: int) -> None:
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (Linux /proc): gunicorn's workers under its arbiter."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def bench_http(
+    url: str,
+    instance: Path,
+    server_counts: list[int],
+    client_procs: int,
+    gunicorn: list[int] | None = None,
+    threads: int = 8,
+) -> None:
+    """Part 4; ``gunicorn``: worker counts to run on Gunicorn (gthread) after werkzeug."""
     app = make_app(url, instance)
     seed = seed_http(app, CLIENTS)
     ctx = mp.get_context("spawn")
     first_day = local_day(utcnow()) + dt.timedelta(days=1)
-    for run_no, n_servers in enumerate(server_counts):
+    runs = [("werkzeug", n) for n in server_counts] + [("gunicorn", n) for n in gunicorn or []]
+    for run_no, (kind, n_servers) in enumerate(runs):
         day = first_day + dt.timedelta(days=run_no)
         work = day_slots(app, seed, day)
         jobs = work + work  # every slot wanted by two clients at once
         per_client = [jobs[k::CLIENTS] for k in range(CLIENTS)]
-        ports = [_free_port() for _ in range(n_servers)]
         pool = max(4, min(20, 60 // n_servers))
         servers = []
-        for port in ports:
-            ready = ctx.Event()
-            proc = ctx.Process(target=_serve, args=(url, str(instance), port, pool, ready))
+        if kind == "werkzeug":
+            ports = [_free_port() for _ in range(n_servers)]
+            for port in ports:
+                ready = ctx.Event()
+                proc = ctx.Process(target=_serve, args=(url, str(instance), port, pool, ready))
+                proc.start()
+                servers.append((proc, ready))
+            for _proc, ready in servers:
+                if not ready.wait(120):
+                    raise RuntimeError("a server did not start")
+        else:
+            ports = [_free_port()]
+            started = ctx.Queue()
+            proc = ctx.Process(
+                target=_serve_gunicorn,
+                args=(url, str(instance), ports[0], n_servers, threads, pool, started),
+            )
             proc.start()
-            servers.append((proc, ready))
-        for _proc, ready in servers:
-            if not ready.wait(120):
-                raise RuntimeError("a server did not start")
+            for _ in range(n_servers):
+                started.get(timeout=120)
+            servers.append((proc, None))
+        # The processes doing the work: werkzeug's servers, or gunicorn's workers.
+        workers = [p.pid for p, _ in servers] if kind == "werkzeug" else _children(proc.pid)
         ready_q, results = ctx.Queue(), ctx.Queue()
         start = ctx.Event()
         clients = []
         for c in range(client_procs):
             specs = [
-                (seed["logins"][k], ports[k % n_servers], per_client[k])
+                (seed["logins"][k], ports[k % len(ports)], per_client[k])
                 for k in range(c, CLIENTS, client_procs)
             ]
             proc = ctx.Process(
@@ -547,7 +620,7 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
         with app.app_context():
             pg0 = {pid: _cpu_seconds(pid) for pid in _backend_pids()}
             db.session.remove()
-        cpu0 = {p.pid: _cpu_seconds(p.pid) for p, _ in servers}
+        cpu0 = {pid: _cpu_seconds(pid) for pid in workers}
         ccpu0 = {p.pid: _cpu_seconds(p.pid) for p in clients}
         busy0, total0 = _machine_busy()
         t0 = time.monotonic()
@@ -563,7 +636,8 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
             ends.append(end)
         elapsed = max(ends) - t0
         busy1, total1 = _machine_busy()
-        server_cpu = sum(_cpu_seconds(p.pid) - cpu0[p.pid] for p, _ in servers)
+        per_server = [_cpu_seconds(pid) - cpu0[pid] for pid in workers]
+        server_cpu = sum(per_server)
         client_cpu = sum(_cpu_seconds(p.pid) - ccpu0[p.pid] for p in clients)
         with app.app_context():
             pg_cpu = sum(_cpu_seconds(pid) - pg0.get(pid, 0.0) for pid in _backend_pids())
@@ -592,8 +666,13 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
             db.session.remove()
         latencies.sort()
         cores = os.cpu_count() or 1
+        label = (
+            f"{n_servers} werkzeug server process(es)"
+            if kind == "werkzeug"
+            else f"gunicorn, {n_servers} gthread worker(s) x {threads} threads"
+        )
         print(
-            f"  -- {n_servers} server process(es), {client_procs} client processes, "
+            f"  -- {label}, {client_procs} client processes, "
             f"load average {os.getloadavg()[0]:.1f} --"
         )
         line(
@@ -614,6 +693,10 @@ def bench_http(url: str, instance: Path, server_counts: list[int], client_procs:
             "CPU: machine busy; servers, PostgreSQL, clients (CPU-s per s)",
             f"{(busy1 - busy0) / max(1, total1 - total0) * 100:.0f}% of {cores} cores; "
             f"{server_cpu / elapsed:.2f}, {pg_cpu / elapsed:.2f}, {client_cpu / elapsed:.2f}",
+        )
+        line(
+            "CPU-s/s of each server process (how evenly the load spread)",
+            ", ".join(f"{c / elapsed:.2f}" for c in per_server),
         )
         line(
             "CPU per attempt: server process; PostgreSQL",
@@ -639,10 +722,17 @@ def run(label: str, url: str, instance: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--servers", default="1,2,4", help="server process counts for part 4")
+    parser.add_argument(
+        "--gunicorn", default="", help="also part 4 on Gunicorn (gthread), e.g. 1,2 workers"
+    )
+    parser.add_argument("--threads", type=int, default=8, help="threads per Gunicorn worker")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="skip parts 1 and 2")
+    parser.add_argument("--sqlite-http", action="store_true", help="parts 3 and 4 on SQLite too")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args()
     counts = [int(n) for n in args.servers.split(",") if n.strip()]
+    gunicorn = [int(n) for n in args.gunicorn.split(",") if n.strip()]
     started = time.perf_counter()
     print(
         f"portal appointments benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, "
@@ -651,7 +741,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="portal-bench-appt-") as tmp:
         if not args.quick:
             run("SQLite", f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance")
-        pg = os.environ.get("PORTAL_TEST_DATABASE_URL")
+        if args.sqlite_http:
+            print("\n== SQLite: one booking request, sequential ==")
+            bench_request_costs(f"sqlite:///{tmp}/cost.db", Path(tmp) / "instance-cost-sqlite")
+            print("\n== SQLite: HTTP, several server processes ==")
+            bench_http(
+                f"sqlite:///{tmp}/http.db",
+                Path(tmp) / "instance-http-sqlite",
+                counts,
+                args.client_processes,
+                gunicorn,
+                args.threads,
+            )
+        pg = None if args.no_postgres else os.environ.get("PORTAL_TEST_DATABASE_URL")
         if pg:
             if not args.quick:
                 with scratch_postgres(pg) as scratch:
@@ -661,7 +763,14 @@ def main() -> None:
                 bench_request_costs(scratch, Path(tmp) / "instance-cost")
             print("\n== PostgreSQL: HTTP, several server processes ==")
             with scratch_postgres(pg) as scratch:
-                bench_http(scratch, Path(tmp) / "instance-http", counts, args.client_processes)
+                bench_http(
+                    scratch,
+                    Path(tmp) / "instance-http",
+                    counts,
+                    args.client_processes,
+                    gunicorn,
+                    args.threads,
+                )
         else:
             print("\n(PORTAL_TEST_DATABASE_URL not set: PostgreSQL parts skipped)")
     print(f"\ndone in {time.perf_counter() - started:.0f} s")

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
+import time
 from typing import Any, overload
 
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -94,19 +97,62 @@ class Database:
             self.session.remove()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings the portal needs on each backend."""
+# A pooled PostgreSQL connection idle longer than this is pinged before use; one in
+# steady use is not (the ping is a round trip, and a busy server would pay it on every
+# request). Connections older than POOL_RECYCLE_SECONDS are replaced on checkout.
+PING_IF_IDLE_SECONDS = 5.0
+POOL_RECYCLE_SECONDS = 1800
+
+
+def make_engine(
+    url: str, *, ping_if_idle: float = PING_IF_IDLE_SECONDS, **overrides: Any
+) -> Engine:
+    """An engine with the settings the portal needs on each backend (``overrides``: pool
+    sizes, e.g. a benchmark bounding several processes' connections)."""
     kwargs: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs["pool_recycle"] = POOL_RECYCLE_SECONDS
+    kwargs.update(overrides)
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLAlchemy emits BEGIN itself, so every transaction can be BEGIN IMMEDIATE.
         event.listen(engine, "begin", _sqlite_begin)
+    else:
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", functools.partial(_ping_if_idle, ping_if_idle))
     return engine
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    # The record's info lives as long as its DBAPI connection (cleared on invalidation).
+    record.info["portal.checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(idle_seconds: float, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling, only for connections that sat idle in the pool.
+
+    A connection that went back to the pool moments ago was working then; one that waited
+    longer may have been closed by a database restart, a failover or an idle timeout. That
+    one gets a ``SELECT 1``; if it fails, ``DisconnectionError`` makes the pool discard it
+    and check out a fresh connection (SQLAlchemy's documented checkout pattern), so the
+    request never sees the dead one. A fresh connection has no check-in time: no ping.
+    """
+    checked_in = record.info.get("portal.checked_in")
+    if checked_in is None or time.monotonic() - checked_in < idle_seconds:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        # psycopg opened a transaction for the ping; end it so the request's BEGIN is clean.
+        dbapi_conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable
+        raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

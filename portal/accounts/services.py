@@ -157,25 +157,36 @@ def user_for_session_token(token: str | None) -> User | None:
 
 
 def user_for_session_token_hash(token_hash: str) -> User | None:
-    """The user of a live server-side session (ends it when idle or too old)."""
+    """The user of a live server-side session (ends it when idle or too old).
+
+    One statement on every request: the session's times and its user, joined."""
     if not token_hash:
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash))
-    if row is None or row.ended_at is not None:
+    row = db.session.execute(
+        select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_hash, UserSession.ended_at.is_(None))
+    ).first()
+    if row is None:
         return None
+    user, session_id, created_at, last_seen_at = row
     now = utcnow()
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     max_age = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
-    if now - as_utc(row.last_seen_at) > idle or now - as_utc(row.created_at) > max_age:
-        row.ended_at = now
-        db.session.commit()
+    if now - as_utc(last_seen_at) > idle or now - as_utc(created_at) > max_age:
+        _touch_session(session_id, ended_at=now)
         return None
-    if not row.user.is_active:
+    if not user.is_active:
         return None
-    if now - as_utc(row.last_seen_at) > dt.timedelta(minutes=1):
-        row.last_seen_at = now
-        db.session.commit()
-    return row.user
+    if now - as_utc(last_seen_at) > dt.timedelta(minutes=1):
+        _touch_session(session_id, last_seen_at=now)
+    return user
+
+
+def _touch_session(session_id: int, **values: dt.datetime) -> None:
+    """Record a session's end or activity, committed at once (the request may fail later)."""
+    db.session.execute(update(UserSession).where(UserSession.id == session_id).values(**values))
+    db.session.commit()
 
 
 def live_session_token_hashes(token_hashes: set[str]) -> set[str]:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select, true
 
 from portal.accounts.models import User
 from portal.api import bp
@@ -183,11 +184,16 @@ def appointment_book() -> Any:
     form, err = validated(ApiBookForm)
     if err:
         return err
-    service = db.session.get(Service, form.service_id.data)
-    provider = db.session.get(User, form.provider_id.data)
+    # The service and the provider in one query (no row when either is missing).
+    found = db.session.execute(
+        select(Service, User)
+        .join(User, true())
+        .where(Service.id == form.service_id.data, User.id == form.provider_id.data)
+    ).first()
     # An unlisted service (the lost-and-found claim's visit) is booked through its feature.
-    if service is None or not service.listed or provider is None:
+    if found is None or not found[0].listed:
         return error(404, "not_found", _("服务或接待人不存在。"))
+    service, provider = found
     try:
         b = svc.book(
             current_user,

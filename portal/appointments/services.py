@@ -11,7 +11,19 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -154,25 +166,46 @@ def plan_of(provider_id: int) -> WorkingPlan | None:
     return db.session.get(WorkingPlan, provider_id)
 
 
+# The plan and its periods in one statement (a plan without periods gives one row of
+# NULL periods). Built once: the booking path runs it on every attempt.
+_PLAN_ROWS = (
+    select(
+        WorkingPlan.slot_minutes,
+        WorkingPlan.buffer_minutes,
+        WorkingPlan.min_notice_minutes,
+        WorkingPlan.horizon_days,
+        WorkingPlan.follow_holidays,
+        PlanPeriod.kind,
+        PlanPeriod.weekday,
+        PlanPeriod.starts_at,
+        PlanPeriod.ends_at,
+    )
+    .outerjoin(PlanPeriod, PlanPeriod.provider_id == WorkingPlan.provider_id)
+    .where(WorkingPlan.provider_id == bindparam("provider_id"))
+)
+
+
 def plan_data(provider_id: int) -> PlanData | None:
-    """The plan as plain data: two queries."""
-    plan = plan_of(provider_id)
-    if plan is None:
+    """The plan as plain data: one query."""
+    rows = db.session.execute(_PLAN_ROWS, {"provider_id": provider_id}).all()
+    if not rows:
         return None
     periods: dict[int, list[tuple[dt.time, dt.time]]] = {}
     breaks: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    rows = db.session.scalars(select(PlanPeriod).where(PlanPeriod.provider_id == provider_id))
-    for p in rows:
-        target = periods if p.kind == PeriodKind.WORK else breaks
-        target.setdefault(p.weekday, []).append((p.starts_at, p.ends_at))
+    for *_plan, kind, weekday, starts_at, ends_at in rows:
+        if kind is None:
+            continue
+        target = periods if kind == PeriodKind.WORK else breaks
+        target.setdefault(weekday, []).append((starts_at, ends_at))
+    slot, buffer, notice, horizon, holidays = rows[0][:5]
     return PlanData(
         periods={k: sorted(v) for k, v in periods.items()},
         breaks=breaks,
-        slot_minutes=plan.slot_minutes,
-        buffer_minutes=plan.buffer_minutes,
-        min_notice_minutes=plan.min_notice_minutes,
-        horizon_days=plan.horizon_days,
-        follow_holidays=plan.follow_holidays,
+        slot_minutes=slot,
+        buffer_minutes=buffer,
+        min_notice_minutes=notice,
+        horizon_days=horizon,
+        follow_holidays=holidays,
     )
 
 
@@ -230,26 +263,19 @@ def free_slots(
     days: int = 14,
     now: dt.datetime | None = None,
     exclude_booking_id: int | None = None,
+    plan: PlanData | None = None,
 ) -> list[dt.datetime]:
-    """Free start times (UTC) for a provider and service; a fixed handful of queries."""
+    """Free start times (UTC) for a provider and service; two queries (one when the
+    caller already holds the provider's ``plan``)."""
     now = now or utcnow()
-    data = plan_data(provider_id)
+    data = plan or plan_data(provider_id)
     if data is None:
         return []
     first_day = first_day or local_day(now)
     last_day = first_day + dt.timedelta(days=max(0, days - 1))
     lo = dt.datetime.combine(first_day, dt.time(), tzinfo=STATION_TZ) - dt.timedelta(days=1)
     hi = dt.datetime.combine(last_day, dt.time(), tzinfo=STATION_TZ) + dt.timedelta(days=2)
-    exc = _exception_rows(provider_id, lo, hi)
-    stmt = select(Booking.starts_at, Booking.ends_at).where(
-        Booking.provider_id == provider_id,
-        Booking.status.not_in(DEAD_STATUSES),
-        Booking.ends_at > lo,
-        Booking.starts_at < hi,
-    )
-    if exclude_booking_id is not None:
-        stmt = stmt.where(Booking.id != exclude_booking_id)
-    booked = [(as_utc(s), as_utc(e)) for s, e in db.session.execute(stmt).all()]
+    unavailable, extras, booked = _busy_times(provider_id, lo, hi, exclude_booking_id)
     working_day = get_calendar().is_working_day if data.follow_holidays else _any_day
     return compute_free_slots(
         data,
@@ -258,10 +284,47 @@ def free_slots(
         last_day=last_day,
         now=as_utc(now),
         is_working_day=working_day,
-        unavailable=[(s, e) for _id, k, s, e in exc if k != ExceptionKind.EXTRA],
-        extras=[(s, e) for _id, k, s, e in exc if k == ExceptionKind.EXTRA],
+        unavailable=unavailable,
+        extras=extras,
         booked=booked,
     )
+
+
+Span = tuple[dt.datetime, dt.datetime]
+_BOOKED = "booked"  # the row kind of a booking in _busy_times' union
+
+
+def _busy_times(
+    provider_id: int, lo: dt.datetime, hi: dt.datetime, exclude_booking_id: int | None
+) -> tuple[list[Span], list[Span], list[Span]]:
+    """The provider's leave and blocks, extra periods, and live bookings touching
+    ``[lo, hi)``, in UTC: one ``UNION ALL`` statement (one round trip per free-slot look)."""
+    exceptions = select(
+        type_coerce(PlanException.kind, String).label("kind"),
+        PlanException.starts_at,
+        PlanException.ends_at,
+    ).where(
+        PlanException.provider_id == provider_id,
+        PlanException.ends_at > lo,
+        PlanException.starts_at < hi,
+    )
+    bookings = select(literal(_BOOKED, String), Booking.starts_at, Booking.ends_at).where(
+        Booking.provider_id == provider_id,
+        Booking.status.not_in(DEAD_STATUSES),
+        Booking.ends_at > lo,
+        Booking.starts_at < hi,
+    )
+    if exclude_booking_id is not None:
+        bookings = bookings.where(Booking.id != exclude_booking_id)
+    unavailable: list[Span] = []
+    extras: list[Span] = []
+    booked: list[Span] = []
+    for kind, a, b in db.session.execute(union_all(exceptions, bookings)):
+        target = (
+            booked if kind == _BOOKED else extras if kind == ExceptionKind.EXTRA else unavailable
+        )
+        target.append((as_utc(a), as_utc(b)))
+    return unavailable, extras, booked
 
 
 def _any_day(day: dt.date) -> bool:
@@ -341,7 +404,7 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def _open_bookings(resident_id: int, now: dt.datetime) -> Any:
+def _open_bookings(resident_id: Any, now: Any) -> Any:
     return (
         select(func.count())
         .where(
@@ -353,7 +416,7 @@ def _open_bookings(resident_id: int, now: dt.datetime) -> Any:
     )
 
 
-def _no_shows_since_approval(resident_id: int) -> Any:
+def _no_shows_since_approval(resident_id: Any) -> Any:
     last_approved = (
         select(func.max(Booking.starts_at))
         .where(
@@ -374,6 +437,14 @@ def _no_shows_since_approval(resident_id: int) -> Any:
         )
         .scalar_subquery()
     )
+
+
+# The booking path's lock and limits, built once and bound on each attempt.
+_LOCK_RESIDENT = select(User.id).where(User.id == bindparam("resident_id")).with_for_update()
+_LIMITS = select(
+    _open_bookings(bindparam("resident_id"), bindparam("now")),
+    _no_shows_since_approval(bindparam("resident_id")),
+)
 
 
 def open_bookings_count(resident_id: int, now: dt.datetime) -> int:
@@ -405,21 +476,25 @@ def book(
         raise DomainError(_("上门服务请填写地址。"), field="address")
     # Serialise one resident's bookings (a row lock on PostgreSQL; SQLite transactions
     # already run one at a time), so the open-booking limit holds under concurrency.
-    db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
-    # After the lock: the open bookings and the no-show rule, in one statement.
+    db.session.execute(_LOCK_RESIDENT, {"resident_id": resident.id})
+    # After the lock (its own statement: a statement's snapshot is taken before it waits
+    # for the lock): the open bookings and the no-show rule, in one statement.
     open_count, no_shows = db.session.execute(
-        select(_open_bookings(resident.id, now), _no_shows_since_approval(resident.id))
+        _LIMITS, {"resident_id": resident.id, "now": now}
     ).one()
     limit = _cfg("APPOINTMENT_MAX_OPEN")
     if open_count >= limit:
         raise DomainError(
             _("您已有 %(n)s 个未完成的预约，请先办理或取消后再预约。", n=limit), code="limit"
         )
-    # Held here so free_slots finds it in the session's (weak) identity map: no 2nd query.
-    plan = plan_of(provider.id)
     # Free now? This check only turns away what is already taken; the claims decide a
     # race. Its day's free slots are usually enough alternatives for a refusal.
-    slots = free_slots(service, provider.id, first_day=local_day(starts_at), days=1, now=now)
+    plan = plan_data(provider.id)
+    slots = (
+        free_slots(service, provider.id, first_day=local_day(starts_at), days=1, now=now, plan=plan)
+        if plan is not None
+        else []
+    )
     if starts_at not in slots:
         raise SlotTaken(alternatives(service, provider.id, starts_at, now=now, known=slots))
     approval = no_shows >= _cfg("APPOINTMENT_NO_SHOW_LIMIT")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, func, insert, literal_column, or_, select, update
 
 from portal.db import db, utcnow
 from portal.notifications.models import Notification, OutboxMessage
@@ -36,30 +36,48 @@ def notify(
     link: str | None = None,
     kind: str = "general",
     email: bool = True,
-) -> Notification:
-    """Tell a user something in the site, and by e-mail when they have an address.
+) -> int:
+    """Tell a user something in the site, and by e-mail when they have an address;
+    returns the notification's id.
 
     Pass lazy strings (``lazy_gettext``): they are rendered in the recipient's language
     (the station's default), not in the language of whoever caused the notification."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         title, body = str(title), str(body)
-    note = Notification(user_id=user.id, title=title[:200], body=body, link=link, kind=kind)
-    db.session.add(note)
+    # One Core statement writes the row and counts the user's other unread ones for the
+    # bell (no ORM object: nothing in the request reads it back).
+    note_id, others = db.session.execute(
+        insert(_NOTIFICATIONS)
+        .values(user_id=user.id, title=title[:200], body=body, link=link, kind=kind)
+        .returning(_NOTIFICATIONS.c.id, _OTHER_UNREAD)
+    ).one()
     if email and user.email:
         text = body + (f"\n\n{current_app.config['BASE_URL']}{link}" if link else "")
         queue_message(user.email, title, text)
-    db.session.flush()
-    _publish_after_commit(user.id)
-    return note
+    _publish_after_commit(user.id, others + 1)  # the new one is unread too
+    return int(note_id)
 
 
-def _publish_after_commit(user_id: int) -> None:
+_NOTIFICATIONS = Notification.__table__
+# The RETURNING clause's count of the user's unread notifications other than the new one.
+# Written out because RETURNING names the target table's columns unqualified; excluding
+# the new row by id makes the figure the same whether the backend's subquery sees the row
+# being inserted (SQLite) or not (PostgreSQL: the statement's snapshot).
+_OTHER_UNREAD = literal_column(
+    "(SELECT count(*) FROM notifications AS other"
+    " WHERE other.user_id = notifications.user_id AND other.read_at IS NULL"
+    " AND other.id <> notifications.id)",
+    Integer,
+)
+
+
+def _publish_after_commit(user_id: int, count: int | None = None) -> None:
     from portal.realtime import publish_after_commit, user_room
 
-    # The count includes the new (flushed) notification; no SQL is needed after commit.
+    # The count is taken inside the transaction; no SQL is needed after commit.
     publish_after_commit(
         "unread",
-        {"count": unread_count_by_id(user_id)},
+        {"count": unread_count_by_id(user_id) if count is None else count},
         room=user_room(user_id),
         namespace="/notifications",
     )
@@ -73,12 +91,16 @@ def unread_count_by_id(user_id: int) -> int:
     return db.session.scalar(stmt) or 0
 
 
-def queue_message(to: str, subject: str, body: str, channel: str = "email") -> OutboxMessage:
-    """Queue a message for the worker."""
-    msg = OutboxMessage(channel=channel, to_address=to, subject=subject[:200], body=body)
-    db.session.add(msg)
-    db.session.flush()
-    return msg
+def queue_message(to: str, subject: str, body: str, channel: str = "email") -> int:
+    """Queue a message for the worker (one Core INSERT); returns its id."""
+    table = OutboxMessage.__table__
+    return int(
+        db.session.execute(
+            insert(table)
+            .values(channel=channel, to_address=to, subject=subject[:200], body=body)
+            .returning(table.c.id)
+        ).scalar_one()
+    )
 
 
 def unread_count(user: User) -> int:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.accounts.models import UserSession
-from portal.db import db
+from portal.db import as_utc, db
 from tests.conftest import PASSWORD, login, make_test_app
 
 
@@ -71,6 +71,45 @@ def test_idle_session_expires(client, app, world):
         db.session.commit()
     resp = client.get("/account")
     assert resp.status_code == 302 and "/login" in resp.location
+
+
+def test_session_and_user_are_one_statement_and_activity_is_recorded(client, app, world):
+    """Each request reads the session with its user in one statement; an expired session
+    is ended on the server, an active one has its last activity moved on (once a minute)."""
+    from sqlalchemy import event
+
+    login(client, "resident@example.com")
+    engine = app.extensions["portal.engine"]
+    statements: list[str] = []
+
+    def count(conn, cursor, stmt, *a):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(stmt.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/api/v1/me").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    touching = [s for s in statements if "user_sessions" in s]
+    assert len(touching) == 1 and "JOIN users" in touching[0]
+    assert not any("FROM users WHERE users.id =" in s for s in statements)
+    with app.app_context():
+        a_while_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        db.session.execute(update(UserSession).values(last_seen_at=a_while_ago))
+        db.session.commit()
+    assert client.get("/api/v1/me").status_code == 200
+    with app.app_context():
+        row = db.session.scalars(select(UserSession)).one()
+        assert row.ended_at is None
+        assert dt.datetime.now(dt.UTC) - as_utc(row.last_seen_at) < dt.timedelta(minutes=1)
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(
+            minutes=app.config["SESSION_IDLE_MINUTES"] + 1
+        )
+        db.session.execute(update(UserSession).values(last_seen_at=long_ago))
+        db.session.commit()
+    assert client.get("/api/v1/me").status_code == 401
+    with app.app_context():
+        assert db.session.scalars(select(UserSession)).one().ended_at is not None
 
 
 def test_session_cookie_flags(client, world):

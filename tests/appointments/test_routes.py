@@ -324,3 +324,57 @@ def test_nul_characters_are_dropped(app, client, world):
     assert r.status_code == 200
     with app.app_context():
         assert svc.by_code(code).cancel_reason == "有事"
+
+
+def test_api_booking_statement_budget_and_what_it_writes(app, client, world):
+    """A booking through the API: the session with its user, the service with the
+    provider, the community's officers, the resident's lock, the limits, the plan, the busy
+    times (and the station calendar, as this plan follows holidays), then five writes: the
+    booking, its claims, the audit row, the notification with the bell count and the
+    queued mail. A refusal only reads."""
+    from sqlalchemy import event, func
+
+    from portal.appointments.models import SlotClaim
+    from portal.notifications.models import Notification, OutboxMessage
+    from portal.security.models import AuditEntry
+
+    ids = _ready(app, world)
+    start = _first_slot(app, ids["户籍业务咨询"], world["officer"])
+    login(client, "resident@example.com")
+    body = {
+        "service_id": ids["户籍业务咨询"],
+        "provider_id": world["officer"],
+        "starts_at": start.isoformat(),
+    }
+    engine = app.extensions["portal.engine"]
+    statements: list[str] = []
+
+    def count(conn, cursor, stmt, *a):  # type: ignore[no-untyped-def]
+        if not stmt.startswith("BEGIN"):
+            statements.append(" ".join(stmt.split())[:150])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.post("/api/v1/appointments/bookings", json=body).status_code == 201
+        booked = list(statements)
+        statements.clear()
+        assert client.post("/api/v1/appointments/bookings", json=body).status_code == 409
+        refused = list(statements)
+        statements.clear()
+        missing = {**body, "provider_id": 999_999}
+        assert client.post("/api/v1/appointments/bookings", json=missing).status_code == 404
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    inserts = [s for s in booked if s.startswith("INSERT")]
+    assert len(booked) <= 14 and len(inserts) == 5, booked
+    # (when the day has too few later free slots, the alternatives read two days more)
+    assert all(s.startswith("SELECT") for s in refused) and len(refused) <= 11, refused
+    with app.app_context():
+        resident = world["resident"]
+        assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+        assert db.session.scalar(select(func.count()).select_from(SlotClaim)) >= 1
+        assert db.session.scalar(
+            select(func.count()).where(AuditEntry.action == "appointments.book")
+        )
+        assert db.session.scalar(select(func.count()).where(Notification.user_id == resident)) == 1
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -94,3 +94,51 @@ def test_marking_read_updates_other_tabs(app, world):
     tab1.post("/notifications/read")
     assert _unread_events(listener) == [0]
     listener.disconnect(NS)
+
+
+def test_published_count_is_exact_without_a_count_query(app, world):
+    """The count comes back with the INSERT (no separate COUNT): with read and unread
+    notifications already there, another user's, and two notifications in one transaction."""
+    from sqlalchemy import event
+
+    client = app.test_client()
+    login(client, "resident@example.com")
+    r = socketio.test_client(app, namespace=NS, flask_test_client=client)
+    r.get_received(NS)
+    with app.test_request_context():
+        resident = db.session.get(User, world["resident"])
+        officer = db.session.get(User, world["officer"])
+        for title in ("一", "二", "三"):
+            svc.notify(resident, title, "")
+        svc.notify(officer, "别人的", "")
+        db.session.commit()
+        assert svc.mark_read(resident, _first_id(resident.id)) == 1
+        db.session.commit()
+    assert _unread_events(r) == [1, 2, 3, 2]
+    statements: list[str] = []
+    engine = app.extensions["portal.engine"]
+
+    def count(conn, cursor, stmt, *a):  # type: ignore[no-untyped-def]
+        statements.append(stmt)
+
+    with app.test_request_context():
+        resident = db.session.get(User, world["resident"])
+        event.listen(engine, "before_cursor_execute", count)
+        svc.notify(resident, "四", "", email=False)
+        svc.notify(resident, "五", "", email=False)
+        event.remove(engine, "before_cursor_execute", count)
+        db.session.commit()
+        assert svc.unread_count(resident) == 4
+    assert _unread_events(r) == [3, 4]
+    assert [s.split()[0] for s in statements if not s.startswith("BEGIN")] == ["INSERT"] * 2
+    r.disconnect(NS)
+
+
+def _first_id(user_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from portal.notifications.models import Notification
+
+    return db.session.scalar(
+        select(func.min(Notification.id)).where(Notification.user_id == user_id)
+    )
