@@ -16,7 +16,15 @@ over the interval; ``BENCH_HOLD_PAIRS`` (1000) pairs held open for ``BENCH_HOLD_
 (60) while each resident sends one message every ``BENCH_HOLD_INTERVAL`` (10) s;
 ``BENCH_MODES`` (threading) the async modes to compare; ``BENCH_HOLD_ECHO`` (1) also hold
 the echo server; ``BENCH_DATABASE_URL`` (a fresh SQLite file) — a PostgreSQL URL works,
-its tables are dropped and made again.
+its tables are dropped and made again; ``BENCH_KINDS`` (portal,echo) which servers to run.
+``BENCH_PROCESSES`` (1) server processes per phase, each on its own port, sharing rooms
+through the Redis queue at ``BENCH_REDIS_URL`` (the portal with ``PORTAL_REDIS_URL``, the
+bare echo server with python-socketio's ``RedisManager``, so both pay the same hop); the
+clients go to them round-robin, so with 2 every resident and its officer are on different
+processes and every message crosses the queue. Diagnosis only: ``BENCH_TRACE`` logs the
+servers' GC pauses over 5 ms and stalls of a 1 ms sleep over 30 ms; ``BENCH_GC`` =
+``freeze`` or ``t0,t1,t2`` freezes the objects made at start (and sets the GC thresholds);
+``BENCH_SWITCH_INTERVAL`` sets the server's ``sys.setswitchinterval``.
 
 What it does:
 1. builds the database: one community, one on-duty officer, the residents (one
