@@ -92,8 +92,9 @@ def free_port() -> int:
 # -- the servers (run as child processes of this script) -------------------------------------
 
 
-def trace_pauses() -> None:
-    """With ``BENCH_TRACE``: log the server's garbage-collection pauses over 5 ms."""
+def server_diagnostics() -> None:
+    """``BENCH_SWITCH_INTERVAL`` sets the GIL switch interval; with ``BENCH_TRACE`` the server
+    logs its garbage-collection pauses over 5 ms and stalls of a 1 ms sleep over 30 ms."""
     if os.environ.get("BENCH_SWITCH_INTERVAL"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     if not os.environ.get("BENCH_TRACE"):
@@ -127,7 +128,7 @@ def trace_pauses() -> None:
 
 def serve_portal(mode: str, port: int) -> None:
     """The portal as ``portal serve --no-worker`` runs it, in the given async mode."""
-    trace_pauses()
+    server_diagnostics()
     if mode == "gevent":
         from gevent import monkey
 
@@ -157,7 +158,7 @@ def serve_portal(mode: str, port: int) -> None:
 
 def serve_echo(mode: str, port: int) -> None:
     """A bare python-socketio server: join a room, broadcast to it (no database, no auth)."""
-    trace_pauses()
+    server_diagnostics()
     if mode == "gevent":
         from gevent import monkey
 
