@@ -16,7 +16,15 @@ over the interval; ``BENCH_HOLD_PAIRS`` (1000) pairs held open for ``BENCH_HOLD_
 (60) while each resident sends one message every ``BENCH_HOLD_INTERVAL`` (10) s;
 ``BENCH_MODES`` (threading) the async modes to compare; ``BENCH_HOLD_ECHO`` (1) also hold
 the echo server; ``BENCH_DATABASE_URL`` (a fresh SQLite file) — a PostgreSQL URL works,
-its tables are dropped and made again.
+its tables are dropped and made again; ``BENCH_KINDS`` (portal,echo) which servers to run.
+``BENCH_PROCESSES`` (1) server processes per phase, each on its own port, sharing rooms
+through the Redis queue at ``BENCH_REDIS_URL`` (the portal with ``PORTAL_REDIS_URL``, the
+bare echo server with python-socketio's ``RedisManager``, so both pay the same hop); the
+clients go to them round-robin, so with 2 every resident and its officer are on different
+processes and every message crosses the queue. Diagnosis only: ``BENCH_TRACE`` logs the
+servers' GC pauses over 5 ms and stalls of a 1 ms sleep over 30 ms; ``BENCH_GC`` =
+``freeze`` or ``t0,t1,t2`` freezes the objects made at start (and sets the GC thresholds);
+``BENCH_SWITCH_INTERVAL`` sets the server's ``sys.setswitchinterval``.
 
 What it does:
 1. builds the database: one community, one on-duty officer, the residents (one
@@ -61,6 +69,12 @@ HOLD_SECONDS = float(os.environ.get("BENCH_HOLD_SECONDS", "60"))
 HOLD_INTERVAL = float(os.environ.get("BENCH_HOLD_INTERVAL", "10"))
 HOLD_ECHO = os.environ.get("BENCH_HOLD_ECHO", "1") == "1"
 MODES = [m for m in os.environ.get("BENCH_MODES", "threading").split(",") if m]
+KINDS = [k for k in os.environ.get("BENCH_KINDS", "portal,echo").split(",") if k]
+#: Server processes per phase; with more than one they share rooms through Redis
+#: (``BENCH_REDIS_URL``) and the clients are spread over them round-robin.
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "1"))
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
+ECHO_CHANNEL = "bench-echo"
 CONNECT_CONCURRENCY = int(os.environ.get("BENCH_CONNECT_CONCURRENCY", "50"))
 PHASE_LIMIT = float(os.environ.get("BENCH_PHASE_LIMIT", "300"))  # seconds, per phase
 PASSWORD = "bench horse battery"
@@ -78,8 +92,43 @@ def free_port() -> int:
 # -- the servers (run as child processes of this script) -------------------------------------
 
 
+def server_diagnostics() -> None:
+    """``BENCH_SWITCH_INTERVAL`` sets the GIL switch interval; with ``BENCH_TRACE`` the server
+    logs its garbage-collection pauses over 5 ms and stalls of a 1 ms sleep over 30 ms."""
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
+    if not os.environ.get("BENCH_TRACE"):
+        return
+    import gc
+
+    started: dict[str, float] = {}
+
+    def cb(phase: str, info: dict) -> None:
+        if phase == "start":
+            started["t"] = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - started.get("t", time.perf_counter())) * 1000
+            if ms > 5:
+                print(f"gc gen{info['generation']} {ms:.0f} ms at {time.time():.1f}", flush=True)
+
+    gc.callbacks.append(cb)
+
+    import threading
+
+    def probe() -> None:  # how late a 1 ms sleep wakes up: the process's stalls
+        while True:
+            t = time.perf_counter()
+            time.sleep(0.001)
+            late = (time.perf_counter() - t) * 1000
+            if late > 30:
+                print(f"stall {late:.0f} ms at {time.time():.1f}", flush=True)
+
+    threading.Thread(target=probe, daemon=True).start()
+
+
 def serve_portal(mode: str, port: int) -> None:
     """The portal as ``portal serve --no-worker`` runs it, in the given async mode."""
+    server_diagnostics()
     if mode == "gevent":
         from gevent import monkey
 
@@ -97,12 +146,19 @@ def serve_portal(mode: str, port: int) -> None:
     from portal import create_app
 
     app = create_app()
+    if os.environ.get("BENCH_GC"):
+        import gc
+
+        gc.freeze()
+        if os.environ["BENCH_GC"] != "freeze":
+            gc.set_threshold(*map(int, os.environ["BENCH_GC"].split(",")))
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
 
 
 def serve_echo(mode: str, port: int) -> None:
     """A bare python-socketio server: join a room, broadcast to it (no database, no auth)."""
+    server_diagnostics()
     if mode == "gevent":
         from gevent import monkey
 
@@ -111,7 +167,9 @@ def serve_echo(mode: str, port: int) -> None:
 
     import socketio
 
-    sio = socketio.Server(async_mode=mode)
+    redis_url = os.environ.get("BENCH_ECHO_REDIS_URL")
+    manager = socketio.RedisManager(redis_url, channel=ECHO_CHANNEL) if redis_url else None
+    sio = socketio.Server(async_mode=mode, client_manager=manager)
 
     @sio.on("join", namespace=NS)
     def join(sid: str, data: dict) -> dict:
@@ -135,6 +193,27 @@ def serve_echo(mode: str, port: int) -> None:
         make_server("127.0.0.1", port, app, threaded=True).serve_forever()
 
 
+def start_all(
+    kind: str, mode: str, env: dict[str, str], log: Path
+) -> tuple[list[subprocess.Popen], list[str]]:
+    """``PROCESSES`` servers of one kind, each on its own port (a Redis queue between them)."""
+    if PROCESSES > 1:
+        if not REDIS_URL:
+            raise SystemExit("BENCH_PROCESSES > 1 needs BENCH_REDIS_URL")
+        env = {**env, "PORTAL_REDIS_URL": REDIS_URL, "BENCH_ECHO_REDIS_URL": REDIS_URL}
+    procs, bases = [], []
+    try:
+        for i in range(PROCESSES):
+            proc, base = start(kind, mode, env, log.with_suffix(f".{i}.log"))
+            procs.append(proc)
+            bases.append(base)
+    except BaseException:
+        for proc in procs:
+            stop(proc)
+        raise
+    return procs, bases
+
+
 def start(kind: str, mode: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [sys.executable, __file__, f"--serve-{kind}", mode, str(port)]
@@ -156,17 +235,18 @@ def start(kind: str, mode: str, env: dict[str, str], log: Path) -> tuple[subproc
     raise SystemExit(f"{kind} server did not start")
 
 
-def server_state(pid: int) -> dict[str, int]:
-    """The server process's thread count and resident memory (MB) now."""
+def server_state(pids: list[int]) -> dict[str, int]:
+    """The server processes' thread count and resident memory (MB) now, summed."""
     state = {"server_threads": 0, "server_rss_mb": 0}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("Threads:"):
-                state["server_threads"] = int(line.split()[1])
-            elif line.startswith("VmRSS:"):
-                state["server_rss_mb"] = int(line.split()[1]) // 1024
-    except OSError:
-        pass
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("Threads:"):
+                    state["server_threads"] += int(line.split()[1])
+                elif line.startswith("VmRSS:"):
+                    state["server_rss_mb"] += int(line.split()[1]) // 1024
+        except OSError:
+            pass
     return state
 
 
@@ -317,17 +397,19 @@ class Run:
         return sio
 
     async def open_pairs(
-        self, base: str, pairs: list[tuple[str | None, int]], officer_cookie: str | None
+        self, bases: list[str], pairs: list[tuple[str | None, int]], officer_cookie: str | None
     ) -> list[tuple[object, int]]:
+        """Connections go to the servers round-robin: with two servers, every resident is on
+        the first and its officer on the second, so every message crosses the queue."""
         sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
         t0 = time.monotonic()
 
-        async def pair(cookie: str | None, conv: int):
-            resident = await self.client(base, cookie, conv, sem)
-            await self.client(base, officer_cookie, conv, sem)
+        async def pair(i: int, cookie: str | None, conv: int):
+            resident = await self.client(bases[(2 * i) % len(bases)], cookie, conv, sem)
+            await self.client(bases[(2 * i + 1) % len(bases)], officer_cookie, conv, sem)
             return resident, conv
 
-        opened = await asyncio.gather(*(pair(c, conv) for c, conv in pairs))
+        opened = await asyncio.gather(*(pair(i, c, conv) for i, (c, conv) in enumerate(pairs)))
         self.connect_seconds = time.monotonic() - t0
         return [(r, conv) for r, conv in opened if r is not None]
 
@@ -392,25 +474,25 @@ class Run:
 
 async def phase(
     label: str,
-    base: str,
+    bases: list[str],
     pairs: list[tuple[str | None, int]],
     officer_cookie: str | None,
     messages: int,
     interval: float,
     hold: float = 0.0,
-    pid: int = 0,
+    pids: list[int] | None = None,
 ) -> dict:
     run = Run(label)
     try:
         senders = await asyncio.wait_for(
-            run.open_pairs(base, pairs, officer_cookie), timeout=PHASE_LIMIT
+            run.open_pairs(bases, pairs, officer_cookie), timeout=PHASE_LIMIT
         )
         run.latencies.clear()
         if hold:
             messages = max(1, int(hold / interval))
         sent, seconds = await run.drive(senders, messages, interval)
         alive = sum(1 for c in run.clients if c.connected)
-        return run.report(sent, seconds, alive_at_end=alive, **server_state(pid))
+        return run.report(sent, seconds, alive_at_end=alive, **server_state(pids or []))
     finally:
         await run.close()
 
@@ -445,40 +527,44 @@ def main() -> None:
         }
         env.pop("PORTAL_REDIS_URL", None)
         anonymous = [(None, i) for i in range(max(PAIRS, HOLD_PAIRS))]
+        arrangement = f" x{PROCESSES}" if PROCESSES > 1 else ""
         for mode in MODES:
-            for kind in ("portal", "echo"):
+            for kind in KINDS:
                 who = pairs if kind == "portal" else anonymous
                 cookie = officer_cookie if kind == "portal" else None
                 runs = []
                 if PAIRS:
-                    runs.append((f"{kind} {mode} {PAIRS} pairs", PAIRS, MESSAGES, INTERVAL, 0.0))
+                    label = f"{kind} {mode}{arrangement} {PAIRS} pairs"
+                    runs.append((label, PAIRS, MESSAGES, INTERVAL, 0.0))
                 if HOLD_PAIRS and (kind == "portal" or HOLD_ECHO):
-                    label = f"{kind} {mode} hold {HOLD_PAIRS} pairs"
+                    label = f"{kind} {mode}{arrangement} hold {HOLD_PAIRS} pairs"
                     runs.append((label, HOLD_PAIRS, 1, HOLD_INTERVAL, HOLD_SECONDS))
                 for label, n, messages, interval, hold in runs:
                     # A fresh server per phase: nothing left over from the one before.
-                    proc, base = start(kind, mode, env, tmp / f"{label.replace(' ', '-')}.log")
+                    log = tmp / f"{label.replace(' ', '-')}.log"
+                    procs, bases = start_all(kind, mode, env, log)
                     try:
+                        pids = [proc.pid for proc in procs]
                         r = asyncio.run(
-                            phase(label, base, who[:n], cookie, messages, interval, hold, proc.pid)
+                            phase(label, bases, who[:n], cookie, messages, interval, hold, pids)
                         )
                         r["offered_msgs_per_s"] = round(n / interval, 1)
                         results.append(r)
                     finally:
-                        stop(proc)
+                        for proc in procs:
+                            stop(proc)
                     if os.environ.get("BENCH_KEEP_LOGS"):
-                        log = tmp / f"{label.replace(' ', '-')}.log"
-                        Path(os.environ["BENCH_KEEP_LOGS"]).mkdir(parents=True, exist_ok=True)
-                        (Path(os.environ["BENCH_KEEP_LOGS"]) / log.name).write_bytes(
-                            log.read_bytes()
-                        )
+                        keep = Path(os.environ["BENCH_KEEP_LOGS"])
+                        keep.mkdir(parents=True, exist_ok=True)
+                        for part in tmp.glob(log.stem + ".*.log"):
+                            (keep / part.name).write_bytes(part.read_bytes())
     print("summary:", flush=True)
     for r in results:
         print(json.dumps(r, ensure_ascii=False), flush=True)
     by = {r["run"]: r for r in results}
     for mode in MODES:
-        p = by.get(f"portal {mode} {PAIRS} pairs")
-        e = by.get(f"echo {mode} {PAIRS} pairs")
+        p = by.get(f"portal {mode}{arrangement} {PAIRS} pairs")
+        e = by.get(f"echo {mode}{arrangement} {PAIRS} pairs")
         if p and e and e["p99_ms"]:
             print(
                 f"{mode}, {PAIRS} pairs: p99 portal/echo = {p['p99_ms'] / e['p99_ms']:.2f}, "

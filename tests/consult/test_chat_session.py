@@ -149,3 +149,27 @@ def test_an_ordinary_event_does_not_look_up_the_session(app, world):
         event.remove(engine, "before_cursor_execute", seen)
     assert sent and not any("user_sessions" in s for s in sent)
     assert statements == []  # typing in a checked conversation touches no table
+
+
+def test_a_resident_message_costs_four_statements(app, world):
+    """The conversation, the insert, the conversation's update, and one statement for the
+    on-duty check and the unread count together: the per-message cost under load."""
+    _on_duty(app, world["officer"])
+    conv_id = _conversation(app, world["resident"])
+    _, r = _pair(app, "resident@example.com")
+    assert _join(r, conv_id)["ok"]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT")):
+            statements.append(statement)
+
+    engine = app.extensions["portal.engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ack = _send(r, conv_id, "s1", "你好")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert ack["ok"] and "offline" not in ack  # the officer is on duty
+    assert len(statements) == 4, statements
+    assert sum("officer_profiles" in s for s in statements) == 1
