@@ -50,6 +50,34 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+class LabelledEnum(enum.StrEnum):
+    """A string enum whose members carry their translatable label beside their value::
+
+        class Category(LabelledEnum):
+            LEGAL = "legal", _l("法律咨询")
+
+    ``Category.LEGAL == "legal"`` and ``Category("legal")`` work as for any ``StrEnum``;
+    ``Category.LEGAL.label`` is the label in the request's language.
+    """
+
+    _label: Any
+
+    def __new__(cls, value: str, label: Any = None) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label if label is not None else value
+        return member
+
+    @property
+    def label(self) -> str:
+        return str(self._label)
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, Any]]:
+        """``(value, label)`` pairs in declaration order, for a form's select."""
+        return [(m.value, m._label) for m in cls]
+
+
 def str_enum(cls: type[enum.Enum], length: int = 20) -> Enum:
     """A Python enum stored by its values in a VARCHAR (no native DB enum to migrate)."""
     return Enum(

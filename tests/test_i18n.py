@@ -349,3 +349,19 @@ def test_notifications_are_written_in_the_recipients_language(app, make, world):
     with app.app_context():
         note = db.session.scalars(select(Notification)).one()
     assert note.title == "实名认证已通过"
+
+
+def test_enum_labels_and_choices_follow_the_language(app) -> None:
+    """A ``LabelledEnum`` member keeps its value and shows its label in the request's
+    language, also in form choices built at import time."""
+    from flask_babel import force_locale
+
+    from portal.consult.models import Category
+
+    assert Category("legal") is Category.LEGAL and Category.LEGAL == "legal"
+    with app.test_request_context():
+        assert Category.LEGAL.label == "法律咨询"
+        with force_locale("en"):
+            english = Category.LEGAL.label
+            assert english and english != "法律咨询"
+            assert str(dict(Category.choices())["legal"]) == english

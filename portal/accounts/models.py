@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -19,29 +18,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.communities.models import Community, OfficerProfile, community_officers
-from portal.db import Base, as_utc, str_enum, utcnow
+from portal.db import Base, LabelledEnum, as_utc, str_enum, utcnow
 from portal.security.pii import EncryptedString
 
 
-class Role(enum.StrEnum):
+class Role(LabelledEnum):
     """What a user is to the portal."""
 
-    RESIDENT = "resident"
-    OFFICER = "officer"
-    LAWYER = "lawyer"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
-
-
-ROLE_LABELS = {
-    Role.RESIDENT: _l("居民"),
-    Role.OFFICER: _l("社区民警"),
-    Role.LAWYER: _l("志愿律师"),
-    Role.ADMIN: _l("管理员"),
-}
+    RESIDENT = "resident", _l("居民")
+    OFFICER = "officer", _l("社区民警")
+    LAWYER = "lawyer", _l("志愿律师")
+    ADMIN = "admin", _l("管理员")
 
 
 class User(UserMixin, Base):
@@ -138,27 +125,14 @@ class PasswordResetToken(Base):
     user: Mapped[User] = relationship()
 
 
-class VerificationStatus(enum.StrEnum):
+class VerificationStatus(LabelledEnum):
     """Where a verification stands."""
 
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
-    @property
-    def label(self) -> str:
-        return str(VERIFICATION_LABELS[self])
-
-
-VERIFICATION_LABELS = {
-    VerificationStatus.PENDING: _l("待审核"),
-    VerificationStatus.APPROVED: _l("已认证"),
-    VerificationStatus.REJECTED: _l("未通过"),
-    VerificationStatus.REVOKED: _l("已撤销"),
-    VerificationStatus.EXPIRED: _l("已过期"),
-}
+    PENDING = "pending", _l("待审核")
+    APPROVED = "approved", _l("已认证")
+    REJECTED = "rejected", _l("未通过")
+    REVOKED = "revoked", _l("已撤销")
+    EXPIRED = "expired", _l("已过期")
 
 
 class _Decision:

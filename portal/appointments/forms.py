@@ -150,7 +150,7 @@ class PlanForm(PortalForm):
 class ExceptionForm(PortalForm):
     kind = SelectField(
         _l("类型"),
-        choices=[(k.value, k.label) for k in ExceptionKind],
+        choices=ExceptionKind.choices(),
         validators=[DataRequired()],
     )
     starts_at = DateTimeLocalField(_l("开始"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
@@ -159,7 +159,7 @@ class ExceptionForm(PortalForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(k.value, k.label) for k in ExceptionKind]
+        self.kind.choices = ExceptionKind.choices()
 
 
 class ServiceForm(PortalForm):

@@ -31,20 +31,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Role, User
-from portal.db import Base, str_enum, utcnow
+from portal.db import Base, LabelledEnum, str_enum, utcnow
 
 #: The grid of claimed units, in minutes. Slot lengths, durations and buffers are
 #: multiples of it, so two overlapping bookings always share at least one unit.
 CLAIM_UNIT = 5
 
 
-class Location(enum.StrEnum):
-    STATION = "station"
-    HOME = "home"
-
-    @property
-    def label(self) -> str:
-        return str({Location.STATION: _l("警务室"), Location.HOME: _l("上门")}[self])
+class Location(LabelledEnum):
+    STATION = "station", _l("警务室")
+    HOME = "home", _l("上门")
 
 
 class Service(Base):
@@ -118,20 +114,10 @@ class PlanPeriod(Base):
     __table_args__ = (CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),)
 
 
-class ExceptionKind(enum.StrEnum):
-    LEAVE = "leave"  # away: no slots
-    EXTRA = "extra"  # a one-off extra reception period
-    BLOCK = "block"  # called away ad hoc; bookings in it are cancelled
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                ExceptionKind.LEAVE: _l("请假"),
-                ExceptionKind.EXTRA: _l("临时加开"),
-                ExceptionKind.BLOCK: _l("临时占用"),
-            }[self]
-        )
+class ExceptionKind(LabelledEnum):
+    LEAVE = "leave", _l("请假")  # away: no slots
+    EXTRA = "extra", _l("临时加开")  # a one-off extra reception period
+    BLOCK = "block", _l("临时占用")  # called away ad hoc; bookings in it are cancelled
 
 
 class PlanException(Base):
@@ -148,29 +134,15 @@ class PlanException(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class BookingStatus(enum.StrEnum):
-    PENDING = "pending"  # waits for the officer (home visit, or after no-shows)
-    CONFIRMED = "confirmed"
-    CHECKED_IN = "checked_in"
-    DONE = "done"
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
-    DECLINED = "declined"
+class BookingStatus(LabelledEnum):
+    PENDING = "pending", _l("待确认")  # waits for the officer (home visit, or after no-shows)
+    CONFIRMED = "confirmed", _l("已预约")
+    CHECKED_IN = "checked_in", _l("已签到")
+    DONE = "done", _l("已办结")
+    NO_SHOW = "no_show", _l("爽约")
+    CANCELLED = "cancelled", _l("已取消")
+    DECLINED = "declined", _l("已拒绝")
 
-    @property
-    def label(self) -> str:
-        return str(BOOKING_STATUS_LABELS[self])
-
-
-BOOKING_STATUS_LABELS = {
-    BookingStatus.PENDING: _l("待确认"),
-    BookingStatus.CONFIRMED: _l("已预约"),
-    BookingStatus.CHECKED_IN: _l("已签到"),
-    BookingStatus.DONE: _l("已办结"),
-    BookingStatus.NO_SHOW: _l("爽约"),
-    BookingStatus.CANCELLED: _l("已取消"),
-    BookingStatus.DECLINED: _l("已拒绝"),
-}
 
 OPEN_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 

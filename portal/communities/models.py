@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, DateTime, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, str_enum, utcnow
+from portal.db import Base, LabelledEnum, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -23,31 +22,18 @@ community_officers = Table(
 )
 
 
-class OfficerStatus(enum.StrEnum):
+class OfficerStatus(LabelledEnum):
     """The whereabouts board: where the community officer is right now."""
 
-    IN_OFFICE = "in_office"
-    PATROL = "patrol"
-    VISITING = "visiting"
-    LEAVE = "leave"
-    OFF_DUTY = "off_duty"
-
-    @property
-    def label(self) -> str:
-        return str(STATUS_LABELS[self])
+    IN_OFFICE = "in_office", _l("在警务室")
+    PATROL = "patrol", _l("巡逻")
+    VISITING = "visiting", _l("走访入户")
+    LEAVE = "leave", _l("休假")
+    OFF_DUTY = "off_duty", _l("下班")
 
     @property
     def on_duty(self) -> bool:
         return self in (OfficerStatus.IN_OFFICE, OfficerStatus.PATROL, OfficerStatus.VISITING)
-
-
-STATUS_LABELS = {
-    OfficerStatus.IN_OFFICE: _l("在警务室"),
-    OfficerStatus.PATROL: _l("巡逻"),
-    OfficerStatus.VISITING: _l("走访入户"),
-    OfficerStatus.LEAVE: _l("休假"),
-    OfficerStatus.OFF_DUTY: _l("下班"),
-}
 
 
 class Community(Base):

@@ -6,18 +6,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.consult.models import CATEGORY_LABELS, Category
+from portal.consult.models import Category
 from portal.forms import PortalForm
-
-
-def _category_choices() -> list[tuple[str, str]]:
-    return [(c.value, CATEGORY_LABELS[c]) for c in Category]
 
 
 class AskForm(PortalForm):
     """A new question."""
 
-    category = SelectField(_l("类别"), choices=_category_choices(), validators=[DataRequired()])
+    category = SelectField(_l("类别"), choices=Category.choices(), validators=[DataRequired()])
     title = StringField(_l("标题"), validators=[DataRequired(), Length(min=4, max=120)])
     body = TextAreaField(_l("问题描述"), validators=[DataRequired(), Length(min=5, max=5000)])
     is_public = BooleanField(_l("公开（答复后匿名收入知识库，帮助其他居民）"))

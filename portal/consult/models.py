@@ -21,37 +21,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, as_utc, str_enum, utcnow
+from portal.db import Base, LabelledEnum, as_utc, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
     from portal.communities.models import Community
 
 
-class Category(enum.StrEnum):
+class Category(LabelledEnum):
     """What a question is about; lawyers handle only ``LEGAL``."""
 
-    LEGAL = "legal"
-    HOUSEHOLD = "household"
-    SECURITY = "security"
-    RENTAL = "rental"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(CATEGORY_LABELS[self])
+    LEGAL = "legal", _l("法律咨询")
+    HOUSEHOLD = "household", _l("户籍与证件")
+    SECURITY = "security", _l("治安")
+    RENTAL = "rental", _l("出租房屋与流动人口")
+    OTHER = "other", _l("其他")
 
 
-CATEGORY_LABELS = {
-    Category.LEGAL: _l("法律咨询"),
-    Category.HOUSEHOLD: _l("户籍与证件"),
-    Category.SECURITY: _l("治安"),
-    Category.RENTAL: _l("出租房屋与流动人口"),
-    Category.OTHER: _l("其他"),
-}
-
-
-class ConsultStatus(enum.StrEnum):
+class ConsultStatus(LabelledEnum):
     """Where a consultation stands.
 
     ``open``: the station owes a reply (the SLA clock runs). ``answered``: replied, the ball
@@ -59,22 +46,10 @@ class ConsultStatus(enum.StrEnum):
     clock is paused). ``closed``: done; the asker may reopen it with a reason.
     """
 
-    OPEN = "open"
-    ANSWERED = "answered"
-    WAITING = "waiting"
-    CLOSED = "closed"
-
-    @property
-    def label(self) -> str:
-        return str(STATUS_LABELS[self])
-
-
-STATUS_LABELS = {
-    ConsultStatus.OPEN: _l("待答复"),
-    ConsultStatus.ANSWERED: _l("已答复"),
-    ConsultStatus.WAITING: _l("等待居民补充"),
-    ConsultStatus.CLOSED: _l("已关闭"),
-}
+    OPEN = "open", _l("待答复")
+    ANSWERED = "answered", _l("已答复")
+    WAITING = "waiting", _l("等待居民补充")
+    CLOSED = "closed", _l("已关闭")
 
 
 class MessageKind(enum.StrEnum):

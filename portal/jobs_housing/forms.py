@@ -130,7 +130,7 @@ class JobForm(_ListingBase):
     )
     pay_period = SelectField(
         _l("计薪方式"),
-        choices=[(p.value, p.label) for p in PayPeriod],
+        choices=PayPeriod.choices(),
         default=PayPeriod.MONTH.value,
     )
     headcount = IntegerField(
@@ -158,7 +158,7 @@ class JobForm(_ListingBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pay_period.choices = [(p.value, p.label) for p in PayPeriod]
+        self.pay_period.choices = PayPeriod.choices()
 
     def validate_pay_max(self, field: IntegerField) -> None:
         if (
@@ -180,16 +180,14 @@ class ModerationForm(_BoardForm):
 
 
 class ReportForm(_BoardForm):
-    reason = SelectField(
-        _l("举报原因"), choices=[(r.value, r.label) for r in ReportReason], validate_choice=True
-    )
+    reason = SelectField(_l("举报原因"), choices=ReportReason.choices(), validate_choice=True)
     note = TextAreaField(
         _l("补充说明"), validators=[Optional(), Length(max=500, message=_l("最多 500 字。"))]
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reason.choices = [(r.value, r.label) for r in ReportReason]
+        self.reason.choices = ReportReason.choices()
 
 
 class ApplyForm(_BoardForm):

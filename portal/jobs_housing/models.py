@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -23,81 +22,49 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from portal.db import Base, str_enum, utcnow
+from portal.db import Base, LabelledEnum, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
     from portal.communities.models import Community
 
 
-class Labelled(enum.StrEnum):
-    @property
-    def label(self) -> str:
-        # Keyed by class too: ListingStatus.PENDING == ApplicationStatus.PENDING as strings.
-        return str(LABELS[(type(self).__name__, self.value)])
+class Kind(LabelledEnum):
+    RENTAL = "rental", _l("房屋出租")
+    JOB = "job", _l("招工")
 
 
-class Kind(Labelled):
-    RENTAL = "rental"
-    JOB = "job"
+class ListingStatus(LabelledEnum):
+    DRAFT = "draft", _l("草稿")
+    PENDING = "pending", _l("待审核")
+    CHANGES_REQUESTED = "changes_requested", _l("需修改")
+    PUBLISHED = "published", _l("已发布")
+    REJECTED = "rejected", _l("未通过")
+    EXPIRED = "expired", _l("已过期")
+    WITHDRAWN = "withdrawn", _l("已撤回")
+    FILLED = "filled", _l("已成交")
 
 
-class ListingStatus(Labelled):
-    DRAFT = "draft"
-    PENDING = "pending"
-    CHANGES_REQUESTED = "changes_requested"
-    PUBLISHED = "published"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-    FILLED = "filled"
+class PayPeriod(LabelledEnum):
+    HOUR = "hour", _l("每小时")
+    DAY = "day", _l("每天")
+    MONTH = "month", _l("每月")
 
 
-class PayPeriod(Labelled):
-    HOUR = "hour"
-    DAY = "day"
-    MONTH = "month"
+class ReportReason(LabelledEnum):
+    FRAUD = "fraud", _l("疑似诈骗")
+    WRONG = "wrong", _l("信息不实")
+    TAKEN = "taken", _l("已租出或已招满")
+    FEE = "fee", _l("违规收费")
+    OTHER = "other", _l("其他")
 
 
-class ReportReason(Labelled):
-    FRAUD = "fraud"
-    WRONG = "wrong"
-    TAKEN = "taken"
-    FEE = "fee"
-    OTHER = "other"
+class ApplicationStatus(LabelledEnum):
+    PENDING = "pending", _l("待回复")
+    ACCEPTED = "accepted", _l("已接受")
+    DECLINED = "declined", _l("已婉拒")
+    WITHDRAWN = "withdrawn", _l("已撤回")
 
-
-class ApplicationStatus(Labelled):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-
-
-LABELS: dict[Any, Any] = {
-    ("Kind", Kind.RENTAL.value): _l("房屋出租"),
-    ("Kind", Kind.JOB.value): _l("招工"),
-    ("ListingStatus", ListingStatus.DRAFT.value): _l("草稿"),
-    ("ListingStatus", ListingStatus.PENDING.value): _l("待审核"),
-    ("ListingStatus", ListingStatus.CHANGES_REQUESTED.value): _l("需修改"),
-    ("ListingStatus", ListingStatus.PUBLISHED.value): _l("已发布"),
-    ("ListingStatus", ListingStatus.REJECTED.value): _l("未通过"),
-    ("ListingStatus", ListingStatus.EXPIRED.value): _l("已过期"),
-    ("ListingStatus", ListingStatus.WITHDRAWN.value): _l("已撤回"),
-    ("ListingStatus", ListingStatus.FILLED.value): _l("已成交"),
-    ("PayPeriod", PayPeriod.HOUR.value): _l("每小时"),
-    ("PayPeriod", PayPeriod.DAY.value): _l("每天"),
-    ("PayPeriod", PayPeriod.MONTH.value): _l("每月"),
-    ("ReportReason", ReportReason.FRAUD.value): _l("疑似诈骗"),
-    ("ReportReason", ReportReason.WRONG.value): _l("信息不实"),
-    ("ReportReason", ReportReason.TAKEN.value): _l("已租出或已招满"),
-    ("ReportReason", ReportReason.FEE.value): _l("违规收费"),
-    ("ReportReason", ReportReason.OTHER.value): _l("其他"),
-    ("ApplicationStatus", ApplicationStatus.PENDING.value): _l("待回复"),
-    ("ApplicationStatus", ApplicationStatus.ACCEPTED.value): _l("已接受"),
-    ("ApplicationStatus", ApplicationStatus.DECLINED.value): _l("已婉拒"),
-    ("ApplicationStatus", ApplicationStatus.WITHDRAWN.value): _l("已撤回"),
-}
 
 # The fields a poster writes; an edit of a live listing is kept in ``pending_edit`` with
 # these keys until an officer approves it.
@@ -289,17 +256,9 @@ class Application(Base):
         return user.is_authenticated and user.id in (self.seeker_id, self.listing.poster_id)
 
 
-class AgreementStatus(Labelled):
-    AWAITING = "awaiting"
-    SIGNED = "signed"
-
-
-LABELS.update(
-    {
-        ("AgreementStatus", "awaiting"): _l("待双方确认"),
-        ("AgreementStatus", "signed"): _l("已签署"),
-    }
-)
+class AgreementStatus(LabelledEnum):
+    AWAITING = "awaiting", _l("待双方确认")
+    SIGNED = "signed", _l("已签署")
 
 
 class AgreementIsImmutable(Exception):

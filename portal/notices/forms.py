@@ -28,7 +28,7 @@ from wtforms.validators import (
 from portal.forms import PortalForm
 from portal.notices.models import MessageCategory, NoticeKind
 
-KIND_CHOICES = [(k.value, k.label) for k in NoticeKind]
+KIND_CHOICES = NoticeKind.choices()
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -151,7 +151,7 @@ class ContactForm(PortalForm):
     community_id = SelectField(_l("社区"), coerce=int, choices=[], validators=[InputRequired()])
     category = SelectField(
         _l("类型"),
-        choices=[(c.value, c.label) for c in MessageCategory],
+        choices=MessageCategory.choices(),
         validators=[DataRequired()],
     )
     body = TextAreaField(_l("内容"), validators=[DataRequired(), Length(min=5, max=2000)], **TEXT)

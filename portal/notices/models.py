@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, as_utc, str_enum, utcnow
+from portal.db import Base, LabelledEnum, as_utc, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -30,50 +29,25 @@ if TYPE_CHECKING:
     from portal.communities.models import Community
 
 
-class NoticeKind(enum.StrEnum):
+class NoticeKind(LabelledEnum):
     """The five kinds of notice the station publishes."""
 
-    TIP = "tip"
-    BULLETIN = "bulletin"
-    ANNOUNCEMENT = "announcement"
-    LEGAL = "legal"
-    LOST_FOUND = "lost_found"
-
-    @property
-    def label(self) -> str:
-        return str(KIND_LABELS[self])
+    TIP = "tip", _l("警方提示")
+    BULLETIN = "bulletin", _l("警情公示")
+    ANNOUNCEMENT = "announcement", _l("安民告示")
+    LEGAL = "legal", _l("法治宣传")
+    LOST_FOUND = "lost_found", _l("失物招领")
 
 
-KIND_LABELS = {
-    NoticeKind.TIP: _l("警方提示"),
-    NoticeKind.BULLETIN: _l("警情公示"),
-    NoticeKind.ANNOUNCEMENT: _l("安民告示"),
-    NoticeKind.LEGAL: _l("法治宣传"),
-    NoticeKind.LOST_FOUND: _l("失物招领"),
-}
-
-
-class NoticeState(enum.StrEnum):
+class NoticeState(LabelledEnum):
     """Where a notice is in its life; computed from its times on every read."""
 
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    PUBLISHED = "published"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
+    DRAFT = "draft", _l("草稿")
+    SCHEDULED = "scheduled", _l("定时发布")
+    PUBLISHED = "published", _l("已发布")
+    EXPIRED = "expired", _l("已过期")
+    WITHDRAWN = "withdrawn", _l("已撤回")
 
-    @property
-    def label(self) -> str:
-        return str(STATE_LABELS[self])
-
-
-STATE_LABELS = {
-    NoticeState.DRAFT: _l("草稿"),
-    NoticeState.SCHEDULED: _l("定时发布"),
-    NoticeState.PUBLISHED: _l("已发布"),
-    NoticeState.EXPIRED: _l("已过期"),
-    NoticeState.WITHDRAWN: _l("已撤回"),
-}
 
 notice_communities = Table(
     "notice_communities",
@@ -212,41 +186,21 @@ class NoticeSubscription(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class ItemKind(enum.StrEnum):
+class ItemKind(LabelledEnum):
     """Found (handed in at the station) or lost (reported by a resident)."""
 
-    FOUND = "found"
-    LOST = "lost"
-
-    @property
-    def label(self) -> str:
-        return str(ITEM_KIND_LABELS[self])
+    FOUND = "found", _l("招领")
+    LOST = "lost", _l("寻物")
 
 
-ITEM_KIND_LABELS = {ItemKind.FOUND: _l("招领"), ItemKind.LOST: _l("寻物")}
-
-
-class ItemStatus(enum.StrEnum):
+class ItemStatus(LabelledEnum):
     """A lost-and-found item's state."""
 
-    PENDING = "pending"  # a resident's lost-item report awaiting moderation
-    OPEN = "open"
-    REJECTED = "rejected"
-    CLAIMED = "claimed"  # someone says it is theirs and will come to the office
-    RETURNED = "returned"
-
-    @property
-    def label(self) -> str:
-        return str(ITEM_STATUS_LABELS[self])
-
-
-ITEM_STATUS_LABELS = {
-    ItemStatus.PENDING: _l("待审核"),
-    ItemStatus.OPEN: _l("登记中"),
-    ItemStatus.REJECTED: _l("未通过"),
-    ItemStatus.CLAIMED: _l("已认领"),
-    ItemStatus.RETURNED: _l("已归还"),
-}
+    PENDING = "pending", _l("待审核")  # a resident's lost-item report awaiting moderation
+    OPEN = "open", _l("登记中")
+    REJECTED = "rejected", _l("未通过")
+    CLAIMED = "claimed", _l("已认领")  # someone says it is theirs and will come to the office
+    RETURNED = "returned", _l("已归还")
 
 
 class LostItem(Base):
@@ -303,23 +257,12 @@ class LostItem(Base):
         return self.community_id is None or user.serves(self.community_id)
 
 
-class ClaimStatus(enum.StrEnum):
+class ClaimStatus(LabelledEnum):
     """A resident's claim on a found item."""
 
-    OPEN = "open"  # waiting for the claimant's visit
-    RETURNED = "returned"  # the officer handed the item over to this claimant
-    REJECTED = "rejected"  # not the owner, or the item went to someone else
-
-    @property
-    def label(self) -> str:
-        return str(CLAIM_STATUS_LABELS[self])
-
-
-CLAIM_STATUS_LABELS = {
-    ClaimStatus.OPEN: _l("待领取"),
-    ClaimStatus.RETURNED: _l("已领回"),
-    ClaimStatus.REJECTED: _l("未认定"),
-}
+    OPEN = "open", _l("待领取")  # waiting for the claimant's visit
+    RETURNED = "returned", _l("已领回")  # the officer handed the item over to this claimant
+    REJECTED = "rejected", _l("未认定")  # not the owner, or the item went to someone else
 
 
 class ItemClaim(Base):
@@ -355,18 +298,11 @@ class ItemClaim(Base):
         return self.claimant_id == user.id or self.item.can_moderate(user)
 
 
-class MessageCategory(enum.StrEnum):
+class MessageCategory(LabelledEnum):
     """A tip (线索) or a suggestion (建议)."""
 
-    TIP = "tip"
-    SUGGESTION = "suggestion"
-
-    @property
-    def label(self) -> str:
-        return str(CATEGORY_LABELS[self])
-
-
-CATEGORY_LABELS = {MessageCategory.TIP: _l("线索举报"), MessageCategory.SUGGESTION: _l("意见建议")}
+    TIP = "tip", _l("线索举报")
+    SUGGESTION = "suggestion", _l("意见建议")
 
 
 class ContactMessage(Base):

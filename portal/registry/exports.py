@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from portal.communities.models import Community
 from portal.db import as_utc, db
 from portal.registry.ledger import LOCAL, LedgerFilter, _where
-from portal.registry.models import LABELS, MigrantRecord
+from portal.registry.models import MigrantRecord, RecordStatus, Source
 from portal.security.pii import PiiCipher, cipher, mask_id, mask_name, mask_phone
 
 BATCH = 1000
@@ -109,7 +109,7 @@ class Export:
             if f.community_ids
             else None,
             titles=headers(),
-            labels={f"{kind}:{value}": str(label) for (kind, value), label in LABELS.items()},
+            labels={f"{e.__name__}:{m.value}": m.label for e in (RecordStatus, Source) for m in e},
             sheet=_("流动人口台帐"),
         )
 

@@ -9,7 +9,6 @@ Nothing here is ever deleted. A record moves through statuses and every change l
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, str_enum, utcnow
+from portal.db import Base, LabelledEnum, str_enum, utcnow
 from portal.security.pii import EncryptedString
 
 if TYPE_CHECKING:
@@ -33,55 +32,50 @@ if TYPE_CHECKING:
     from portal.communities.models import Community
 
 
-class Labelled(enum.StrEnum):
-    @property
-    def label(self) -> str:
-        return str(LABELS[(type(self).__name__, self.value)])
-
-
-class RecordStatus(Labelled):
+class RecordStatus(LabelledEnum):
     """Of a migrant record. Only CONFIRMED and CLOSED records are in the ledger."""
 
-    PENDING = "pending"  # submitted by a feed, waiting for an officer
-    CONFIRMED = "confirmed"  # in the ledger, current
-    REJECTED = "rejected"  # refused by an officer (reason kept)
-    MERGED = "merged"  # a pending duplicate folded into ``merged_into``
-    CLOSED = "closed"  # moved out; stays searchable
+    PENDING = "pending", _l("待审核")  # submitted by a feed, waiting for an officer
+    CONFIRMED = "confirmed", _l("已登记")  # in the ledger, current
+    REJECTED = "rejected", _l("已退回")  # refused by an officer (reason kept)
+    MERGED = "merged", _l("已合并")  # a pending duplicate folded into ``merged_into``
+    CLOSED = "closed", _l("已注销")  # moved out; stays searchable
 
 
-class Source(Labelled):
+class Source(LabelledEnum):
     """Where a migrant record came from."""
 
-    RENTAL_AGREEMENT = "rental"  # a signed rental agreement on the board
-    JOB_AGREEMENT = "job"  # a signed employment agreement on the board
-    EMPLOYER_IMPORT = "import"  # an employer's form or CSV/XLSX ("帮民警填张表")
-    SELF = "self"  # the resident's own 暂住登记
-    OFFICER = "officer"  # entered by an officer
+    RENTAL_AGREEMENT = "rental", _l("租房协议")  # a signed rental agreement on the board
+    JOB_AGREEMENT = "job", _l("劳动协议")  # a signed employment agreement on the board
+    # an employer's form or CSV/XLSX ("帮民警填张表")
+    EMPLOYER_IMPORT = "import", _l("用工单位报送")
+    SELF = "self", _l("本人申报")  # the resident's own 暂住登记
+    OFFICER = "officer", _l("民警录入")  # entered by an officer
 
 
-class PermitStatus(Labelled):
-    APPLIED = "applied"
-    ACCEPTED = "accepted"
-    MAKING = "making"
-    READY = "ready"
-    COLLECTED = "collected"
-    REFUSED = "refused"
+class PermitStatus(LabelledEnum):
+    APPLIED = "applied", _l("已申请")
+    ACCEPTED = "accepted", _l("已受理")
+    MAKING = "making", _l("制证中")
+    READY = "ready", _l("待领取")
+    COLLECTED = "collected", _l("已领取")
+    REFUSED = "refused", _l("不予办理")
 
 
-class EventKind(Labelled):
-    SUBMITTED = "submitted"
-    CONFIRMED = "confirmed"
-    CORRECTED = "corrected"
-    REJECTED = "rejected"
-    MERGED = "merged"
-    MOVED_IN = "moved_in"
-    ADDRESS_CHANGED = "address_changed"
-    JOB_CHANGED = "job_changed"
-    MOVED_OUT = "moved_out"
-    CLOSED = "closed"
-    PLEDGE_SIGNED = "pledge_signed"
-    PERMIT = "permit"  # a permit status change; detail["status"]
-    ANONYMISED = "anonymised"
+class EventKind(LabelledEnum):
+    SUBMITTED = "submitted", _l("提交登记")
+    CONFIRMED = "confirmed", _l("确认登记")
+    CORRECTED = "corrected", _l("更正信息")
+    REJECTED = "rejected", _l("退回")
+    MERGED = "merged", _l("合并重复登记")
+    MOVED_IN = "moved_in", _l("迁入")
+    ADDRESS_CHANGED = "address_changed", _l("变更住址")
+    JOB_CHANGED = "job_changed", _l("变更工作单位")
+    MOVED_OUT = "moved_out", _l("迁出")
+    CLOSED = "closed", _l("注销")
+    PLEDGE_SIGNED = "pledge_signed", _l("签订治安责任保证书")
+    PERMIT = "permit", _l("居住证办理")  # a permit status change; detail["status"]
+    ANONYMISED = "anonymised", _l("匿名化")
 
 
 class RentalHouse(Base):
@@ -252,39 +246,6 @@ class LedgerEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     actor: Mapped[User | None] = relationship()
-
-
-LABELS: dict[tuple[str, str], Any] = {
-    ("RecordStatus", "pending"): _l("待审核"),
-    ("RecordStatus", "confirmed"): _l("已登记"),
-    ("RecordStatus", "rejected"): _l("已退回"),
-    ("RecordStatus", "merged"): _l("已合并"),
-    ("RecordStatus", "closed"): _l("已注销"),
-    ("Source", "rental"): _l("租房协议"),
-    ("Source", "job"): _l("劳动协议"),
-    ("Source", "import"): _l("用工单位报送"),
-    ("Source", "self"): _l("本人申报"),
-    ("Source", "officer"): _l("民警录入"),
-    ("PermitStatus", "applied"): _l("已申请"),
-    ("PermitStatus", "accepted"): _l("已受理"),
-    ("PermitStatus", "making"): _l("制证中"),
-    ("PermitStatus", "ready"): _l("待领取"),
-    ("PermitStatus", "collected"): _l("已领取"),
-    ("PermitStatus", "refused"): _l("不予办理"),
-    ("EventKind", "submitted"): _l("提交登记"),
-    ("EventKind", "confirmed"): _l("确认登记"),
-    ("EventKind", "corrected"): _l("更正信息"),
-    ("EventKind", "rejected"): _l("退回"),
-    ("EventKind", "merged"): _l("合并重复登记"),
-    ("EventKind", "moved_in"): _l("迁入"),
-    ("EventKind", "address_changed"): _l("变更住址"),
-    ("EventKind", "job_changed"): _l("变更工作单位"),
-    ("EventKind", "moved_out"): _l("迁出"),
-    ("EventKind", "closed"): _l("注销"),
-    ("EventKind", "pledge_signed"): _l("签订治安责任保证书"),
-    ("EventKind", "permit"): _l("居住证办理"),
-    ("EventKind", "anonymised"): _l("匿名化"),
-}
 
 
 def normalise_address(address: str) -> str:
