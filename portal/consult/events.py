@@ -186,7 +186,7 @@ def on_send(data: Any) -> dict[str, Any]:
         )
         answer: dict[str, Any] = {
             "ok": True,
-            "message": chat.message_dict(posted.message),
+            "message": posted.message,
             "duplicate": not posted.created,
             "urgent": posted.urgent,
         }

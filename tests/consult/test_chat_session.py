@@ -171,5 +171,5 @@ def test_a_resident_message_costs_four_statements(app, world):
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert ack["ok"] and "offline" not in ack  # the officer is on duty
-    assert len(statements) == 4, statements
+    assert len(statements) == 3, statements
     assert sum("officer_profiles" in s for s in statements) == 1
