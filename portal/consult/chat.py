@@ -128,8 +128,9 @@ def _conversation_update(resident: bool, urgent: bool) -> Update:
 
     A resident's message also returns whether an officer is on duty and the resident's
     unread count (``:of_community``, ``:of_resident``, ``:staff_has_read``), so the whole
-    bookkeeping is one round trip. Built once per variant: every chat message passes here,
-    and building a statement costs more Python than executing a cached one."""
+    bookkeeping is one round trip. Run on the session's connection (the loaded object is
+    told the new values with ``set_committed_value``). Built once per variant: every chat
+    message passes here, and building a statement costs more Python than executing one."""
     values: dict[str, Any] = {"last_message_at": bindparam("at")}
     values["resident_read_id" if resident else "staff_read_id"] = bindparam("msg_id")
     if urgent:
@@ -262,7 +263,8 @@ def _insert_once(
 
     One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, on both databases: no
     savepoint round trips, and a racing resend simply finds no row returned. A Core
-    statement: nothing the caller does not already know is read back into an ORM object."""
+    statement on the session's connection (no ORM bulk-insert machinery): nothing the caller
+    does not already know is read back into an ORM object."""
     stmt = _insert_once_stmt(db.session.get_bind().dialect.name)
     params = {
         "conversation_id": conv.id,
@@ -271,7 +273,7 @@ def _insert_once(
         "body": text,
         "created_at": at,
     }
-    return db.session.execute(stmt, params).scalar()
+    return db.session.connection().execute(stmt, params).scalar()
 
 
 def post(
@@ -320,9 +322,10 @@ def post(
             "of_resident": conv.resident_id,
             "staff_has_read": conv.staff_read_id,
         }
-        on_duty, unread = db.session.execute(_conversation_update(True, newly_urgent), params).one()
+        stmt = _conversation_update(True, newly_urgent)
+        on_duty, unread = db.session.connection().execute(stmt, params).one()
     else:
-        db.session.execute(_conversation_update(False, False), params)
+        db.session.connection().execute(_conversation_update(False, False), params)
     # The row is written; the loaded object learns the new values without a second UPDATE.
     set_committed_value(conv, "last_message_at", at)
     set_committed_value(conv, "resident_read_id" if resident else "staff_read_id", msg_id)
