@@ -315,7 +315,7 @@ def post(
     result.urgent = _urgent_text(conv, user, text)
     newly_urgent = result.urgent and not conv.is_urgent
     params = {"conv_id": conv.id, "at": at, "msg_id": msg_id}
-    unread = 0  # the staff's own message means they have read everything before it
+    on_duty, unread = True, 0  # staff: their own message means they have read everything
     if resident:
         params |= {
             "of_community": conv.community_id,
