@@ -9,14 +9,17 @@ second copy, and a client that reconnects asks for everything after the last id 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Exists, Insert, Select, Update, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import User
 from portal.communities.models import Community, OfficerProfile, OfficerStatus, community_officers
@@ -105,21 +108,42 @@ def conversation_for(resident: User) -> Conversation:
     return conv
 
 
-def on_duty_and_unread(conv: Conversation) -> tuple[bool, int]:
-    """Whether an officer of the conversation's community is on duty now, and how many of
-    the resident's messages no officer has read: every resident message needs both, so
-    they come in one statement (one round trip instead of two)."""
-    on_duty = (
+def _on_duty_exists() -> Exists:
+    """Is an officer of the community (``:of_community``) on duty now?"""
+    return (
         select(community_officers.c.officer_id)
         .join(OfficerProfile, OfficerProfile.user_id == community_officers.c.officer_id)
         .where(
-            community_officers.c.community_id == conv.community_id,
+            community_officers.c.community_id == bindparam("of_community"),
             OfficerProfile.status.in_([s for s in OfficerStatus if s.on_duty]),
         )
         .exists()
     )
-    row = db.session.execute(select(on_duty, _unread(conv).scalar_subquery())).one()
-    return bool(row[0]), int(row[1] or 0)
+
+
+@functools.cache
+def _conversation_update(resident: bool, urgent: bool) -> Update:
+    """The conversation's update after a new message (``:conv_id``, ``:at``, ``:msg_id``):
+    the sender's side has read up to it; an urgent resident message marks it urgent.
+
+    A resident's message also returns whether an officer is on duty and the resident's
+    unread count (``:of_community``, ``:of_resident``, ``:staff_has_read``), so the whole
+    bookkeeping is one round trip. Run on the session's connection (the loaded object is
+    told the new values with ``set_committed_value``). Built once per variant: every chat
+    message passes here, and building a statement costs more Python than executing one."""
+    values: dict[str, Any] = {"last_message_at": bindparam("at")}
+    values["resident_read_id" if resident else "staff_read_id"] = bindparam("msg_id")
+    if urgent:
+        values["is_urgent"] = True
+    stmt = update(Conversation).where(Conversation.id == bindparam("conv_id")).values(values)
+    if not resident:
+        return stmt
+    unread = select(func.count(ChatMessage.id)).where(
+        ChatMessage.conversation_id == bindparam("conv_id"),
+        ChatMessage.sender_id == bindparam("of_resident"),
+        ChatMessage.id > bindparam("staff_has_read"),
+    )
+    return stmt.returning(_on_duty_exists(), unread.scalar_subquery())
 
 
 def officers_on_duty(community_id: int) -> list[User]:
@@ -183,9 +207,10 @@ def page_before(conv: Conversation, before_id: int | None, limit: int = 50) -> l
 
 @dataclass
 class Posted:
-    """The result of ``post``: the stored message, whether it is new, and the offline notice."""
+    """The result of ``post``: the stored message (as clients see it, ``message_dict``), whether
+    it is new, and the offline notice."""
 
-    message: ChatMessage
+    message: dict
     created: bool
     consultation_id: int | None = None
     back_at: dt.datetime | None = None
@@ -220,26 +245,35 @@ def _stored(conv: Conversation, user: User, client_id: str) -> ChatMessage | Non
     )
 
 
-def _insert_once(conv: Conversation, user: User, client_id: str, text: str) -> ChatMessage | None:
-    """Store the message unless this sender already stored this client id (then None).
-
-    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING``, on both databases: no
-    savepoint round trips, and a racing resend simply finds no row returned."""
-    dialect = db.session.get_bind().dialect.name
+@functools.cache
+def _insert_once_stmt(dialect: str) -> Insert:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
+    return (
         insert(ChatMessage)
-        .values(
-            conversation_id=conv.id,
-            sender_id=user.id,
-            client_id=client_id,
-            body=text,
-            created_at=utcnow(),
-        )
         .on_conflict_do_nothing(index_elements=["conversation_id", "sender_id", "client_id"])
-        .returning(ChatMessage)
+        .returning(ChatMessage.id)
     )
-    return db.session.scalars(stmt, execution_options={"populate_existing": True}).first()
+
+
+def _insert_once(
+    conv: Conversation, user: User, client_id: str, text: str, at: dt.datetime
+) -> int | None:
+    """Store the message unless this sender already stored this client id; its new id (or
+    None for a resend).
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, on both databases: no
+    savepoint round trips, and a racing resend simply finds no row returned. A Core
+    statement on the session's connection (no ORM bulk-insert machinery): nothing the caller
+    does not already know is read back into an ORM object."""
+    stmt = _insert_once_stmt(db.session.get_bind().dialect.name)
+    params = {
+        "conversation_id": conv.id,
+        "sender_id": user.id,
+        "client_id": client_id,
+        "body": text,
+        "created_at": at,
+    }
+    return db.session.connection().execute(stmt, params).scalar()
 
 
 def post(
@@ -256,36 +290,58 @@ def post(
     if not member_checked and not conv.can_join(user):
         raise DomainError(_("您不在这个对话中。"), code="forbidden")
     text = _check(body, client_id)
-    msg = _insert_once(conv, user, client_id, text)
-    if msg is None:  # a resend of a stored client id (or the same resend racing us)
+    at = utcnow()
+    msg_id = _insert_once(conv, user, client_id, text, at)
+    if msg_id is None:  # a resend of a stored client id (or the same resend racing us)
         existing = _stored(conv, user, client_id)
         assert existing is not None
-        return Posted(existing, False, conv.consultation_id, urgent=_urgent_text(conv, user, text))
-    conv.last_message_at = msg.created_at
-    result = Posted(msg, True)
+        return Posted(
+            message_dict(existing),
+            False,
+            conv.consultation_id,
+            urgent=_urgent_text(conv, user, text),
+        )
+    message = {
+        "id": msg_id,
+        "conversation_id": conv.id,
+        "client_id": client_id,
+        "sender_id": user.id,
+        "sender": user.display_name,
+        "body": text,
+        "created_at": at.isoformat(),
+    }
+    result = Posted(message, True)
     resident = conv.is_resident(user)
-    unread = 0  # the staff's own message means they have read everything before it
+    result.urgent = _urgent_text(conv, user, text)
+    newly_urgent = result.urgent and not conv.is_urgent
+    params = {"conv_id": conv.id, "at": at, "msg_id": msg_id}
+    on_duty, unread = True, 0  # staff: their own message means they have read everything
     if resident:
-        conv.resident_read_id = msg.id
-        if _urgent_text(conv, user, text):
-            result.urgent = True
-            if not conv.is_urgent:
-                conv.is_urgent = True
-                publish_after_commit(
-                    "urgent",
-                    {"conversation_id": conv.id, "urgent": True},
-                    room=room(conv.id),
-                    namespace=NAMESPACE,
-                )
-        on_duty, unread = on_duty_and_unread(conv)
-        if not on_duty:
-            state = presence(conv.community_id)
-            c = _to_consultation(user, conv, text)
-            result.offline, result.back_at, result.consultation_id = True, state.back_at, c.id
+        params |= {
+            "of_community": conv.community_id,
+            "of_resident": conv.resident_id,
+            "staff_has_read": conv.staff_read_id,
+        }
+        stmt = _conversation_update(True, newly_urgent)
+        on_duty, unread = db.session.connection().execute(stmt, params).one()
     else:
-        conv.staff_read_id = msg.id
-    db.session.flush()
-    publish_after_commit("message", message_dict(msg), room=room(conv.id), namespace=NAMESPACE)
+        db.session.connection().execute(_conversation_update(False, False), params)
+    # The row is written; the loaded object learns the new values without a second UPDATE.
+    set_committed_value(conv, "last_message_at", at)
+    set_committed_value(conv, "resident_read_id" if resident else "staff_read_id", msg_id)
+    if newly_urgent:
+        set_committed_value(conv, "is_urgent", True)
+        publish_after_commit(
+            "urgent",
+            {"conversation_id": conv.id, "urgent": True},
+            room=room(conv.id),
+            namespace=NAMESPACE,
+        )
+    if resident and not on_duty:
+        state = presence(conv.community_id)
+        c = _to_consultation(user, conv, text)
+        result.offline, result.back_at, result.consultation_id = True, state.back_at, c.id
+    publish_after_commit("message", message, room=room(conv.id), namespace=NAMESPACE)
     to_inboxes("inbox", inbox_row(conv, unread), conv.community_id)
     return result
 

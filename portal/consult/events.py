@@ -20,6 +20,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.consult import chat
@@ -52,17 +53,22 @@ def _member_of(conv_id: int) -> bool:
     return conn is not None and ("conversation", conv_id) in conn.checked
 
 
+#: Built once: every event that names a conversation runs it (building it per event costs
+#: more Python than the query's execution).
+_CONVERSATION = (
+    select(Conversation)
+    .options(joinedload(Conversation.resident), joinedload(Conversation.community))
+    .where(Conversation.id == bindparam("conv_id"))
+)
+
+
 def _conversation(data: Any) -> Conversation | None:
     """The conversation named in the event, if the user belongs to it."""
     conv_id = _requested_id(data)
     if conv_id is None:
         return None
     # The inbox row sent with each message names the resident and the community: one query.
-    conv = db.session.get(
-        Conversation,
-        conv_id,
-        options=[joinedload(Conversation.resident), joinedload(Conversation.community)],
-    )
+    conv = db.session.execute(_CONVERSATION, {"conv_id": conv_id}).scalar()
     if conv is None:
         return None
     if not _member_of(conv_id):
@@ -186,7 +192,7 @@ def on_send(data: Any) -> dict[str, Any]:
         )
         answer: dict[str, Any] = {
             "ok": True,
-            "message": chat.message_dict(posted.message),
+            "message": posted.message,
             "duplicate": not posted.created,
             "urgent": posted.urgent,
         }
