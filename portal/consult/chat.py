@@ -32,7 +32,7 @@ from portal.consult.models import (
     Conversation,
     MessageKind,
 )
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.forms import strip_control_characters
 from portal.realtime import publish, publish_after_commit
@@ -79,16 +79,22 @@ def to_inboxes(event: str, data: dict, community_id: int, *, after_commit: bool 
 
 
 def message_dict(m: ChatMessage) -> dict:
-    """What clients receive for a message (the body is plain text; clients escape it)."""
-    return {
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "client_id": m.client_id,
-        "sender_id": m.sender_id,
-        "sender": m.sender.display_name if m.sender else "",
-        "body": m.body,
-        "created_at": m.created_at.replace(tzinfo=m.created_at.tzinfo or dt.UTC).isoformat(),
-    }
+    """What clients receive for a stored message."""
+    return _wire_message(
+        id=m.id,
+        conversation_id=m.conversation_id,
+        client_id=m.client_id,
+        sender_id=m.sender_id,
+        sender=m.sender.display_name if m.sender else "",
+        body=m.body,
+        created_at=m.created_at,
+    )
+
+
+def _wire_message(*, created_at: dt.datetime, **fields: Any) -> dict:
+    """What clients receive for a message (the body is plain text; clients escape it):
+    one shape for a message read back (``message_dict``) and one just written (``post``)."""
+    return {**fields, "created_at": as_utc(created_at).isoformat()}
 
 
 def conversation_for(resident: User) -> Conversation:
@@ -301,15 +307,15 @@ def post(
             conv.consultation_id,
             urgent=_urgent_text(conv, user, text),
         )
-    message = {
-        "id": msg_id,
-        "conversation_id": conv.id,
-        "client_id": client_id,
-        "sender_id": user.id,
-        "sender": user.display_name,
-        "body": text,
-        "created_at": at.isoformat(),
-    }
+    message = _wire_message(
+        id=msg_id,
+        conversation_id=conv.id,
+        client_id=client_id,
+        sender_id=user.id,
+        sender=user.display_name,
+        body=text,
+        created_at=at,
+    )
     result = Posted(message, True)
     resident = conv.is_resident(user)
     result.urgent = _urgent_text(conv, user, text)
