@@ -44,15 +44,16 @@ log = logging.getLogger(__name__)
 class Connection:
     """Who a socket belongs to, learnt once at ``connect``.
 
-    ``checked`` holds what handlers have verified for this connection (e.g. membership of a
-    conversation); it is emptied whenever the session is re-checked, so a membership that
-    ended is noticed within ``SOCKET_SESSION_CHECK_SECONDS``."""
+    ``checked`` holds what handlers have verified for this connection, with what they learnt
+    doing so (e.g. membership of a conversation, and the user's seat in it); it is emptied
+    whenever the session is re-checked, so a membership that ended is noticed within
+    ``SOCKET_SESSION_CHECK_SECONDS``."""
 
     user_id: int
     token_hash: str
     namespace: str
     checked_at: float
-    checked: set[Hashable] = field(default_factory=set)
+    checked: dict[Hashable, Any] = field(default_factory=dict)
 
 
 _lock = threading.Lock()

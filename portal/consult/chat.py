@@ -130,26 +130,42 @@ def _on_duty_exists() -> Exists:
 @functools.cache
 def _conversation_update(resident: bool, urgent: bool) -> Update:
     """The conversation's update after a new message (``:conv_id``, ``:at``, ``:msg_id``):
-    the sender's side has read up to it; an urgent resident message marks it urgent.
+    the sender's side has read up to it; an urgent resident message marks it urgent. It
+    returns the urgent flag as it now is.
 
-    A resident's message also returns whether an officer is on duty and the resident's
-    unread count (``:of_community``, ``:of_resident``, ``:staff_has_read``), so the whole
-    bookkeeping is one round trip. Run on the session's connection (the loaded object is
-    told the new values with ``set_committed_value``). Built once per variant: every chat
-    message passes here, and building a statement costs more Python than executing one."""
+    A resident's message also returns whether an officer is on duty (``:of_community``) and
+    the resident's unread count (``:of_resident``), so the whole bookkeeping is one round
+    trip. Built once per variant: every chat message passes here, and building a statement
+    costs more Python than executing one."""
     values: dict[str, Any] = {"last_message_at": bindparam("at")}
     values["resident_read_id" if resident else "staff_read_id"] = bindparam("msg_id")
     if urgent:
         values["is_urgent"] = True
     stmt = update(Conversation).where(Conversation.id == bindparam("conv_id")).values(values)
     if not resident:
-        return stmt
-    unread = select(func.count(ChatMessage.id)).where(
-        ChatMessage.conversation_id == bindparam("conv_id"),
-        ChatMessage.sender_id == bindparam("of_resident"),
-        ChatMessage.id > bindparam("staff_has_read"),
+        return stmt.returning(Conversation.is_urgent)
+    unread = (
+        select(func.count(ChatMessage.id))
+        .where(
+            ChatMessage.conversation_id == bindparam("conv_id"),
+            ChatMessage.sender_id == bindparam("of_resident"),
+            ChatMessage.id > Conversation.staff_read_id,
+        )
+        .correlate(Conversation)
     )
-    return stmt.returning(_on_duty_exists(), unread.scalar_subquery())
+    return stmt.returning(Conversation.is_urgent, _on_duty_exists(), unread.scalar_subquery())
+
+
+def _update_after(seat: Seat, msg_id: int, at: dt.datetime, urgent: bool) -> tuple[bool, bool, int]:
+    """Run the conversation's update for a new message: (urgent flag, officer on duty,
+    the resident's unread count); staff messages count as on duty with nothing unread."""
+    params = {"conv_id": seat.conversation_id, "at": at, "msg_id": msg_id}
+    if not seat.is_resident:
+        row = db.session.connection().execute(_conversation_update(False, False), params).one()
+        return bool(row[0]), True, 0
+    params |= {"of_community": seat.community_id, "of_resident": seat.user_id}
+    row = db.session.connection().execute(_conversation_update(True, urgent), params).one()
+    return bool(row[0]), bool(row[1]), int(row[2] or 0)
 
 
 def officers_on_duty(community_id: int) -> list[User]:
@@ -224,6 +240,34 @@ class Posted:
     urgent: bool = False
 
 
+@dataclass(frozen=True)
+class Seat:
+    """One user's place in one conversation, learnt when their socket first proves it
+    belongs there (``Seat.of``). All of it is fixed for the conversation's life (the names
+    may change, and are learnt again at the connection's next session check), so a message
+    from a socket that holds its seat needs no conversation or user look-up (``post_from``)."""
+
+    conversation_id: int
+    community_id: int
+    user_id: int
+    sender_name: str
+    is_resident: bool
+    resident_name: str  # masked, as inboxes show it
+    community_name: str
+
+    @classmethod
+    def of(cls, conv: Conversation, user: User) -> Seat:
+        return cls(
+            conversation_id=conv.id,
+            community_id=conv.community_id,
+            user_id=user.id,
+            sender_name=user.display_name,
+            is_resident=conv.is_resident(user),
+            resident_name=mask_name(conv.resident.display_name if conv.resident else ""),
+            community_name=conv.community.name if conv.community else "",
+        )
+
+
 def _check(body: str, client_id: str) -> str:
     text = strip_control_characters(body or "").strip()
     if not text:
@@ -241,16 +285,6 @@ def _check(body: str, client_id: str) -> str:
     return text
 
 
-def _stored(conv: Conversation, user: User, client_id: str) -> ChatMessage | None:
-    return db.session.scalar(
-        select(ChatMessage).where(
-            ChatMessage.conversation_id == conv.id,
-            ChatMessage.sender_id == user.id,
-            ChatMessage.client_id == client_id,
-        )
-    )
-
-
 @functools.cache
 def _insert_once_stmt(dialect: str) -> Insert:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -262,7 +296,7 @@ def _insert_once_stmt(dialect: str) -> Insert:
 
 
 def _insert_once(
-    conv: Conversation, user: User, client_id: str, text: str, at: dt.datetime
+    conv_id: int, user_id: int, client_id: str, text: str, at: dt.datetime
 ) -> int | None:
     """Store the message unless this sender already stored this client id; its new id (or
     None for a resend).
@@ -273,8 +307,8 @@ def _insert_once(
     does not already know is read back into an ORM object."""
     stmt = _insert_once_stmt(db.session.get_bind().dialect.name)
     params = {
-        "conversation_id": conv.id,
-        "sender_id": user.id,
+        "conversation_id": conv_id,
+        "sender_id": user_id,
         "client_id": client_id,
         "body": text,
         "created_at": at,
@@ -289,72 +323,86 @@ def post(
 
     When the resident writes while no officer of the community is on duty, the message also
     goes into a consultation in the queue, so that it is answered within the SLA.
-    ``member_checked`` says the caller (the socket connection) already checked membership.
-
-    Every chat message passes here, so it does only what it must: the insert itself tells a
-    resend apart (the unique client id), and nothing is read back that is already known."""
+    ``member_checked`` says the caller (the socket connection) already checked membership."""
     if not member_checked and not conv.can_join(user):
         raise DomainError(_("您不在这个对话中。"), code="forbidden")
+    seat = Seat.of(conv, user)
     text = _check(body, client_id)
+    return _store(seat, text, client_id, conv=conv, user=user)
+
+
+def post_from(seat: Seat, body: str, client_id: str) -> Posted:
+    """``post`` for a socket that holds its seat: no conversation or user is loaded unless
+    the message needs more than the common case (a resend, or no officer on duty)."""
+    return _store(seat, _check(body, client_id), client_id)
+
+
+def _store(
+    seat: Seat,
+    text: str,
+    client_id: str,
+    *,
+    conv: Conversation | None = None,
+    user: User | None = None,
+) -> Posted:
+    """Every chat message passes here, so it does only what it must: the insert itself tells
+    a resend apart (the unique client id), one update does the bookkeeping and says whether
+    an officer is on duty, and nothing is read back that is already known."""
     at = utcnow()
-    msg_id = _insert_once(conv, user, client_id, text, at)
+    urgent = seat.is_resident and consult.is_emergency(text)
+    msg_id = _insert_once(seat.conversation_id, seat.user_id, client_id, text, at)
     if msg_id is None:  # a resend of a stored client id (or the same resend racing us)
-        existing = _stored(conv, user, client_id)
+        existing = db.session.scalar(
+            select(ChatMessage).where(
+                ChatMessage.conversation_id == seat.conversation_id,
+                ChatMessage.sender_id == seat.user_id,
+                ChatMessage.client_id == client_id,
+            )
+        )
         assert existing is not None
+        conv = conv or db.session.get(Conversation, seat.conversation_id)
         return Posted(
             message_dict(existing),
             False,
-            conv.consultation_id,
-            urgent=_urgent_text(conv, user, text),
+            conv.consultation_id if conv else None,
+            urgent=urgent,
         )
     message = _wire_message(
         id=msg_id,
-        conversation_id=conv.id,
+        conversation_id=seat.conversation_id,
         client_id=client_id,
-        sender_id=user.id,
-        sender=user.display_name,
+        sender_id=seat.user_id,
+        sender=seat.sender_name,
         body=text,
         created_at=at,
     )
-    result = Posted(message, True)
-    resident = conv.is_resident(user)
-    result.urgent = _urgent_text(conv, user, text)
-    newly_urgent = result.urgent and not conv.is_urgent
-    params = {"conv_id": conv.id, "at": at, "msg_id": msg_id}
-    on_duty, unread = True, 0  # staff: their own message means they have read everything
-    if resident:
-        params |= {
-            "of_community": conv.community_id,
-            "of_resident": conv.resident_id,
-            "staff_has_read": conv.staff_read_id,
-        }
-        stmt = _conversation_update(True, newly_urgent)
-        on_duty, unread = db.session.connection().execute(stmt, params).one()
-    else:
-        db.session.connection().execute(_conversation_update(False, False), params)
-    # The row is written; the loaded object learns the new values without a second UPDATE.
-    set_committed_value(conv, "last_message_at", at)
-    set_committed_value(conv, "resident_read_id" if resident else "staff_read_id", msg_id)
-    if newly_urgent:
-        set_committed_value(conv, "is_urgent", True)
+    result = Posted(message, True, urgent=urgent)
+    was_urgent = conv.is_urgent if conv is not None else None
+    is_urgent, on_duty, unread = _update_after(seat, msg_id, at, urgent)
+    if conv is not None:  # the loaded object learns the new values without a second UPDATE
+        set_committed_value(conv, "last_message_at", at)
+        read_side = "resident_read_id" if seat.is_resident else "staff_read_id"
+        set_committed_value(conv, read_side, msg_id)
+        set_committed_value(conv, "is_urgent", is_urgent)
+    # Whether it was urgent before is known only from a loaded object; from a seat, every
+    # urgent message announces it (the event is idempotent: the flag is simply on).
+    if urgent and not was_urgent:
         publish_after_commit(
             "urgent",
-            {"conversation_id": conv.id, "urgent": True},
-            room=room(conv.id),
+            {"conversation_id": seat.conversation_id, "urgent": True},
+            room=room(seat.conversation_id),
             namespace=NAMESPACE,
         )
-    if resident and not on_duty:
-        state = presence(conv.community_id)
+    if seat.is_resident and not on_duty:
+        conv = conv or db.session.get(Conversation, seat.conversation_id)
+        user = user or db.session.get(User, seat.user_id)
+        state = presence(seat.community_id)
         c = _to_consultation(user, conv, text)
         result.offline, result.back_at, result.consultation_id = True, state.back_at, c.id
-    publish_after_commit("message", message, room=room(conv.id), namespace=NAMESPACE)
-    to_inboxes("inbox", inbox_row(conv, unread), conv.community_id)
+    publish_after_commit("message", message, room=room(seat.conversation_id), namespace=NAMESPACE)
+    row = _inbox_row(seat, unread=unread, urgent=is_urgent, last_message_at=at)
+    to_inboxes("inbox", row, seat.community_id)
     return result
-
-
-def _urgent_text(conv: Conversation, user: User, text: str) -> bool:
-    """A resident's message with an emergency word (the resident sees the 110 banner)."""
-    return conv.is_resident(user) and consult.is_emergency(text)
 
 
 def _to_consultation(resident: User, conv: Conversation, text: str) -> Consultation:
@@ -464,15 +512,34 @@ def unread_count(conv: Conversation) -> int:
 
 def inbox_row(conv: Conversation, unread: int | None = None) -> dict:
     """What an inbox shows of a conversation (the resident's name masked)."""
-    last = conv.last_message_at
+    return _inbox_row(
+        Seat(
+            conversation_id=conv.id,
+            community_id=conv.community_id,
+            user_id=conv.resident_id,
+            sender_name="",
+            is_resident=True,
+            resident_name=mask_name(conv.resident.display_name if conv.resident else ""),
+            community_name=conv.community.name if conv.community else "",
+        ),
+        unread=unread_count(conv) if unread is None else unread,
+        urgent=conv.is_urgent,
+        last_message_at=conv.last_message_at,
+    )
+
+
+def _inbox_row(
+    seat: Seat, *, unread: int, urgent: bool, last_message_at: dt.datetime | None
+) -> dict:
+    last = last_message_at
     return {
-        "conversation_id": conv.id,
-        "community_id": conv.community_id,
-        "resident": mask_name(conv.resident.display_name if conv.resident else ""),
-        "community": conv.community.name if conv.community else "",
-        "unread": unread_count(conv) if unread is None else unread,
-        "urgent": conv.is_urgent,
-        "online": resident_online(conv.id),
+        "conversation_id": seat.conversation_id,
+        "community_id": seat.community_id,
+        "resident": seat.resident_name,
+        "community": seat.community_name,
+        "unread": unread,
+        "urgent": urgent,
+        "online": resident_online(seat.conversation_id),
         "last_message_at": last.replace(tzinfo=last.tzinfo or dt.UTC).isoformat() if last else None,
     }
 

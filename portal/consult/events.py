@@ -47,10 +47,11 @@ def _requested_id(data: Any) -> int | None:
         return None
 
 
-def _member_of(conv_id: int) -> bool:
-    """True when this connection already checked that its user belongs to the conversation."""
+def _seat(conv_id: int) -> chat.Seat | None:
+    """The user's seat in the conversation, when this connection already checked that its
+    user belongs to it."""
     conn = connection()
-    return conn is not None and ("conversation", conv_id) in conn.checked
+    return conn.checked.get(("conversation", conv_id)) if conn is not None else None
 
 
 #: Built once: every event that names a conversation runs it (building it per event costs
@@ -71,12 +72,12 @@ def _conversation(data: Any) -> Conversation | None:
     conv = db.session.execute(_CONVERSATION, {"conv_id": conv_id}).scalar()
     if conv is None:
         return None
-    if not _member_of(conv_id):
+    if _seat(conv_id) is None:
         if not conv.can_join(current_user):
             return None
         conn = connection()
         if conn is not None:
-            conn.checked.add(("conversation", conv_id))
+            conn.checked[("conversation", conv_id)] = chat.Seat.of(conv, current_user)
     return conv
 
 
@@ -176,20 +177,23 @@ def on_leave(data: Any) -> dict[str, Any]:
 @socketio.on("send", namespace=NAMESPACE)
 @authenticated_only
 def on_send(data: Any) -> dict[str, Any]:
-    """Store, commit, then broadcast; the acknowledgement carries the stored id."""
-    conv = _conversation(data)
-    if conv is None:
-        return _error("forbidden", _("您不在这个对话中。"))
+    """Store, commit, then broadcast; the acknowledgement carries the stored id.
+
+    A socket that holds its seat in the conversation sends without any look-up: the insert
+    and one update (``chat.post_from``)."""
+    conv_id = _requested_id(data)
+    seat = _seat(conv_id) if conv_id is not None else None
+    if seat is None:
+        conv = _conversation(data)
+        seat = _seat(conv.id) if conv is not None else None
+        if seat is None:  # not a member (or the connection is gone)
+            db.session.rollback()
+            return _error("forbidden", _("您不在这个对话中。"))
     if _rate_limited():
+        db.session.rollback()
         return _error("rate_limited", _("发送太频繁，请稍候再试。"))
     try:
-        posted = chat.post(
-            current_user,
-            conv,
-            str(data.get("body") or ""),
-            str(data.get("client_id") or ""),
-            member_checked=True,
-        )
+        posted = chat.post_from(seat, str(data.get("body") or ""), str(data.get("client_id") or ""))
         answer: dict[str, Any] = {
             "ok": True,
             "message": posted.message,
@@ -216,7 +220,7 @@ def on_typing(data: Any) -> None:
     conv_id = _requested_id(data)
     if conv_id is None:
         return
-    if not _member_of(conv_id):
+    if _seat(conv_id) is None:
         conv = _conversation(data)
         db.session.rollback()
         if conv is None:
