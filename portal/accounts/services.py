@@ -189,10 +189,28 @@ def _touch_session(session_id: int, **values: dt.datetime) -> None:
     db.session.commit()
 
 
-def live_session_token_hashes(token_hashes: set[str]) -> set[str]:
-    """Those of the given sessions that have not ended, of active accounts (one query)."""
+def live_session_token_hashes(
+    token_hashes: set[str], *, active: set[str] = frozenset()
+) -> set[str]:
+    """Those of the given sessions that are live: not ended, not older than the maximum age,
+    not idle, of active accounts. The ``active`` ones (in use since the last look) are first
+    marked as seen now, unless they are already idle (use never revives a session). Two
+    statements at most, whatever the number of sessions."""
     if not token_hashes:
         return set()
+    now = utcnow()
+    idle_since = now - dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if active:
+        db.session.execute(
+            update(UserSession)
+            .where(
+                UserSession.token_hash.in_(active),
+                UserSession.ended_at.is_(None),
+                UserSession.last_seen_at > idle_since,
+            )
+            .values(last_seen_at=now)
+        )
+        db.session.commit()
     max_age = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
     rows = db.session.scalars(
         select(UserSession.token_hash)
@@ -200,10 +218,12 @@ def live_session_token_hashes(token_hashes: set[str]) -> set[str]:
         .where(
             UserSession.token_hash.in_(token_hashes),
             UserSession.ended_at.is_(None),
-            UserSession.created_at > utcnow() - max_age,
+            UserSession.created_at > now - max_age,
+            UserSession.last_seen_at > idle_since,
             User.is_active_account.is_(True),
         )
     ).all()
+    db.session.rollback()
     return set(rows)
 
 

@@ -243,9 +243,10 @@ class Posted:
 @dataclass(frozen=True)
 class Seat:
     """One user's place in one conversation, learnt when their socket first proves it
-    belongs there (``Seat.of``). All of it is fixed for the conversation's life (the names
-    may change, and are learnt again at the connection's next session check), so a message
-    from a socket that holds its seat needs no conversation or user look-up (``post_from``)."""
+    belongs there (``Seat.of``). All of it is fixed for the conversation's life, so a message
+    from a socket that holds its seat needs no conversation or user look-up (``post_from``).
+    The names are as they were when the socket joined (a renamed user's messages carry the
+    new name from their next page load)."""
 
     conversation_id: int
     community_id: int
@@ -254,6 +255,12 @@ class Seat:
     is_resident: bool
     resident_name: str  # masked, as inboxes show it
     community_name: str
+
+    @property
+    def lasts_the_session(self) -> bool:
+        """A resident's own conversation stays theirs; an officer's community may change, so
+        staff seats are checked again at each session check."""
+        return self.is_resident
 
     @classmethod
     def of(cls, conv: Conversation, user: User) -> Seat:

@@ -6,12 +6,14 @@ look the session up in the database."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, update
+import datetime as dt
+
+from sqlalchemy import event, select, update
 
 from portal.accounts.models import User, UserSession
 from portal.accounts.services import end_all_sessions
 from portal.communities.models import Community
-from portal.db import db, utcnow
+from portal.db import as_utc, db, utcnow
 from portal.extensions import socketio
 from portal.realtime import sweep_ended_sessions
 from tests.conftest import login
@@ -176,3 +178,82 @@ def test_a_resident_message_costs_two_statements(app, world):
     assert statements[0].lstrip().upper().startswith("INSERT INTO CHAT_MESSAGES")
     assert sum("officer_profiles" in s for s in statements) == 1
     assert "officer_profiles" in statements[-1] and "UPDATE" in statements[-1].upper()
+
+
+def _statements_during(app, action):
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    engine = app.extensions["portal.engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return result, seen
+
+
+def _connections(app):
+    return app.extensions["portal.sockets"]
+
+
+def test_the_sweep_rechecks_every_connection_so_events_need_no_session_look_up(app, world):
+    """The sweep (one query for every connection of the process) stands for each
+    connection's own session check: after it, an event whose check was due costs none. A
+    resident keeps their seat in their own conversation; an officer's seat is checked again
+    (their communities may have changed)."""
+    _on_duty(app, world["officer"])
+    conv_id = _conversation(app, world["resident"])
+    _, r = _pair(app, "resident@example.com")
+    _, o = _pair(app, "officer@example.com")
+    assert _join(r, conv_id)["ok"] and _join(o, conv_id)["ok"]
+    app.config["SOCKET_SESSION_CHECK_SECONDS"] = 60
+    for conn in _connections(app).values():
+        conn.checked_at -= 3600  # every connection's own check is long due
+    assert sweep_ended_sessions(app) == 0
+    kept = {c.user_id: set(c.checked) for c in _connections(app).values()}
+    assert kept[world["resident"]] == {("conversation", conv_id)}
+    assert kept[world["officer"]] == set()
+
+    ack, seen = _statements_during(app, lambda: _send(r, conv_id, "r1", "你好"))
+    assert ack["ok"]
+    assert not any("user_sessions" in s for s in seen)
+    assert not any(s.lstrip().upper().startswith("SELECT") for s in seen), seen
+    # The officer's membership is checked again (the conversation once), not the session.
+    ack, seen = _statements_during(app, lambda: _send(o, conv_id, "o1", "收到"))
+    assert ack["ok"]
+    assert not any("user_sessions" in s for s in seen)
+    assert any("FROM chat_conversations" in s for s in seen)
+
+
+def test_the_sweep_marks_used_sessions_seen_and_never_revives_an_idle_one(app, world):
+    conv_id = _conversation(app, world["resident"])
+    _, r = _pair(app, "resident@example.com")
+    _, o = _pair(app, "officer@example.com")
+    assert _join(r, conv_id)["ok"] and _join(o, conv_id)["ok"]
+    a_while_ago = utcnow() - dt.timedelta(minutes=5)
+    long_ago = utcnow() - dt.timedelta(hours=3)  # past the idle limit (60 minutes)
+    with app.app_context():
+        for user_id, when in ((world["resident"], a_while_ago), (world["officer"], long_ago)):
+            db.session.execute(
+                update(UserSession).where(UserSession.user_id == user_id).values(last_seen_at=when)
+            )
+        db.session.commit()
+    r.emit("typing", {"conversation_id": conv_id}, namespace=NS)
+    o.emit("typing", {"conversation_id": conv_id}, namespace=NS)
+
+    assert sweep_ended_sessions(app) == 1  # the officer's idle session: its socket is cut
+    assert r.is_connected(NS) and not o.is_connected(NS)
+    with app.app_context():
+        seen = dict(db.session.execute(select(UserSession.user_id, UserSession.last_seen_at)).all())
+    assert as_utc(seen[world["resident"]]) > a_while_ago + dt.timedelta(minutes=4)
+    assert as_utc(seen[world["officer"]]) == long_ago  # use does not revive an idle session
+    # A socket that stayed silent is not marked as seen.
+    assert sweep_ended_sessions(app) == 0
+    with app.app_context():
+        again = db.session.scalar(
+            select(UserSession.last_seen_at).where(UserSession.user_id == world["resident"])
+        )
+    assert as_utc(again) == as_utc(seen[world["resident"]])
