@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Exists, Insert, Select, Update, bindparam, func, select, update
+from sqlalchemy import Exists, Insert, Select, Update, bindparam, exists, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -134,7 +134,7 @@ def _conversation_update(resident: bool, urgent: bool) -> Update:
     returns the urgent flag as it now is.
 
     A resident's message also returns whether an officer is on duty (``:of_community``) and
-    the resident's unread count (``:of_resident``), so the whole bookkeeping is one round
+    the resident's unread count (``:sender_id``), so the whole bookkeeping is one round
     trip. Built once per variant: every chat message passes here, and building a statement
     costs more Python than executing one."""
     values: dict[str, Any] = {"last_message_at": bindparam("at")}
@@ -144,28 +144,64 @@ def _conversation_update(resident: bool, urgent: bool) -> Update:
     stmt = update(Conversation).where(Conversation.id == bindparam("conv_id")).values(values)
     if not resident:
         return stmt.returning(Conversation.is_urgent)
+    return stmt.returning(Conversation.is_urgent, _on_duty_exists(), _unread_of_updated())
+
+
+def _unread_of_updated(*, not_yet_visible: int = 0) -> Any:
+    """In the conversation's update: the resident's messages after what staff have read
+    (``not_yet_visible``: the new message, when the statement that inserts it cannot see
+    it)."""
     unread = (
         select(func.count(ChatMessage.id))
         .where(
             ChatMessage.conversation_id == bindparam("conv_id"),
-            ChatMessage.sender_id == bindparam("of_resident"),
+            ChatMessage.sender_id == bindparam("sender_id"),
             ChatMessage.id > Conversation.staff_read_id,
         )
         .correlate(Conversation)
+        .scalar_subquery()
     )
-    return stmt.returning(Conversation.is_urgent, _on_duty_exists(), unread.scalar_subquery())
+    return unread + not_yet_visible if not_yet_visible else unread
 
 
-def _update_after(seat: Seat, msg_id: int, at: dt.datetime, urgent: bool) -> tuple[bool, bool, int]:
-    """Run the conversation's update for a new message: (urgent flag, officer on duty,
-    the resident's unread count); staff messages count as on duty with nothing unread."""
-    params = {"conv_id": seat.conversation_id, "at": at, "msg_id": msg_id}
-    if not seat.is_resident:
-        row = db.session.connection().execute(_conversation_update(False, False), params).one()
-        return bool(row[0]), True, 0
-    params |= {"of_community": seat.community_id, "of_resident": seat.user_id}
-    row = db.session.connection().execute(_conversation_update(True, urgent), params).one()
-    return bool(row[0]), bool(row[1]), int(row[2] or 0)
+@functools.cache
+def _message_and_update(resident: bool, urgent: bool) -> Select:
+    """PostgreSQL: the insert and the conversation's update as one statement (the insert a
+    data-modifying CTE the update reads), so a message is one round trip. No row when the
+    client id was stored already (a resend): then nothing is updated either. Same columns
+    as the insert's id followed by ``_conversation_update``'s."""
+    new = (
+        pg_insert(ChatMessage)
+        .values(
+            conversation_id=bindparam("conv_id"),
+            sender_id=bindparam("sender_id"),
+            client_id=bindparam("client_id"),
+            body=bindparam("body"),
+            created_at=bindparam("at"),
+        )
+        .on_conflict_do_nothing(index_elements=["conversation_id", "sender_id", "client_id"])
+        .returning(ChatMessage.id)
+        .cte("new_message")
+    )
+    values: dict[str, Any] = {"last_message_at": bindparam("at")}
+    values["resident_read_id" if resident else "staff_read_id"] = select(new.c.id).scalar_subquery()
+    if urgent:
+        values["is_urgent"] = True
+    changed = (
+        update(Conversation)
+        .where(Conversation.id == bindparam("conv_id"), exists(select(new.c.id)))
+        .values(values)
+    )
+    if resident:
+        changed = changed.returning(
+            Conversation.is_urgent,
+            _on_duty_exists().label("on_duty"),
+            _unread_of_updated(not_yet_visible=1).label("unread"),
+        )
+    else:
+        changed = changed.returning(Conversation.is_urgent)
+    done = changed.cte("conversation_update")
+    return select(new.c.id, *done.c).select_from(new.outerjoin(done, true()))
 
 
 def officers_on_duty(community_id: int) -> list[User]:
@@ -293,34 +329,65 @@ def _check(body: str, client_id: str) -> str:
 
 
 @functools.cache
-def _insert_once_stmt(dialect: str) -> Insert:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+def _insert_once_stmt() -> Insert:
     return (
-        insert(ChatMessage)
+        sqlite_insert(ChatMessage)
+        .values(
+            conversation_id=bindparam("conv_id"),
+            sender_id=bindparam("sender_id"),
+            client_id=bindparam("client_id"),
+            body=bindparam("body"),
+            created_at=bindparam("at"),
+        )
         .on_conflict_do_nothing(index_elements=["conversation_id", "sender_id", "client_id"])
         .returning(ChatMessage.id)
     )
 
 
-def _insert_once(
-    conv_id: int, user_id: int, client_id: str, text: str, at: dt.datetime
-) -> int | None:
-    """Store the message unless this sender already stored this client id; its new id (or
-    None for a resend).
+@dataclass
+class _Recorded:
+    msg_id: int
+    is_urgent: bool
+    on_duty: bool  # staff messages count as on duty
+    unread: int  # the resident's unread messages; 0 for staff messages
 
-    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, on both databases: no
-    savepoint round trips, and a racing resend simply finds no row returned. A Core
-    statement on the session's connection (no ORM bulk-insert machinery): nothing the caller
-    does not already know is read back into an ORM object."""
-    stmt = _insert_once_stmt(db.session.get_bind().dialect.name)
-    params = {
-        "conversation_id": conv_id,
-        "sender_id": user_id,
+
+def _record(
+    seat: Seat, client_id: str, text: str, at: dt.datetime, urgent: bool
+) -> _Recorded | None:
+    """Store the message unless this sender already stored this client id (then None), and
+    update the conversation: the sender's side has read up to it, the urgent flag, and, for
+    a resident, whether an officer is on duty and the unread count.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING id``: no savepoint round trips, and a racing
+    resend simply finds no row returned. On PostgreSQL the insert and the update are one
+    statement (``_message_and_update``); on SQLite two. Core statements on the session's
+    connection: nothing the caller already knows is read back into an ORM object."""
+    params: dict[str, Any] = {
+        "conv_id": seat.conversation_id,
+        "sender_id": seat.user_id,
         "client_id": client_id,
         "body": text,
-        "created_at": at,
+        "at": at,
     }
-    return db.session.connection().execute(stmt, params).scalar()
+    if seat.is_resident:
+        params["of_community"] = seat.community_id
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_message_and_update(seat.is_resident, urgent), params).first()
+        if row is None:
+            return None
+        msg_id, rest = row[0], row[1:]
+    else:
+        msg_id = connection.execute(_insert_once_stmt(), params).scalar()
+        if msg_id is None:
+            return None
+        params["msg_id"] = msg_id
+        stmt = _conversation_update(seat.is_resident, urgent)
+        rest = connection.execute(stmt, params).one()
+    if not seat.is_resident:
+        return _Recorded(msg_id, bool(rest[0]), True, 0)
+    return _Recorded(msg_id, bool(rest[0]), bool(rest[1]), int(rest[2] or 0))
 
 
 def post(
@@ -357,8 +424,8 @@ def _store(
     an officer is on duty, and nothing is read back that is already known."""
     at = utcnow()
     urgent = seat.is_resident and consult.is_emergency(text)
-    msg_id = _insert_once(seat.conversation_id, seat.user_id, client_id, text, at)
-    if msg_id is None:  # a resend of a stored client id (or the same resend racing us)
+    recorded = _record(seat, client_id, text, at, urgent)
+    if recorded is None:  # a resend of a stored client id (or the same resend racing us)
         existing = db.session.scalar(
             select(ChatMessage).where(
                 ChatMessage.conversation_id == seat.conversation_id,
@@ -374,6 +441,7 @@ def _store(
             conv.consultation_id if conv else None,
             urgent=urgent,
         )
+    msg_id = recorded.msg_id
     message = _wire_message(
         id=msg_id,
         conversation_id=seat.conversation_id,
@@ -385,7 +453,7 @@ def _store(
     )
     result = Posted(message, True, urgent=urgent)
     was_urgent = conv.is_urgent if conv is not None else None
-    is_urgent, on_duty, unread = _update_after(seat, msg_id, at, urgent)
+    is_urgent, on_duty, unread = recorded.is_urgent, recorded.on_duty, recorded.unread
     if conv is not None:  # the loaded object learns the new values without a second UPDATE
         set_committed_value(conv, "last_message_at", at)
         read_side = "resident_read_id" if seat.is_resident else "staff_read_id"
