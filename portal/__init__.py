@@ -73,6 +73,7 @@ def configure(app: Flask, overrides: dict[str, Any]) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind database, PII cipher, login, CSRF, i18n, limiter and Socket.IO."""
     from portal.i18n import select_locale, select_timezone
+    from portal.realtime import SocketSessionInterface
     from portal.security.pii import PiiCipher
 
     db.init_app(app)
@@ -87,6 +88,7 @@ def register_extensions(app: Flask) -> None:
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     limiter.init_app(app)
+    app.session_interface = SocketSessionInterface()
     socketio.init_app(
         app,
         # None = the page's own origin only (never "*"); a list may be configured.

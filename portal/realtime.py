@@ -25,11 +25,26 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, Request, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect
 
 from portal.extensions import socketio
+
+
+class SocketSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except for a Socket.IO event: Flask-SocketIO pushes a
+    request context per event, whose session it then replaces with the copy it made once at
+    connect (``environ["saved_session"]``, ``manage_session``). Returning that copy at once
+    saves verifying and decoding the cookie again on every event; what handlers see is the
+    same object."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        saved = request.environ.get("saved_session")
+        if saved is not None:
+            return saved  # type: ignore[no-any-return]
+        return super().open_session(app, request)
 
 
 def user_room(user_id: int) -> str:
@@ -231,15 +246,18 @@ def _start_sweeper(app: Flask) -> None:
     socketio.start_background_task(loop)
 
 
-def publish(event: str, data: dict[str, Any], *, room: str, namespace: str) -> None:
-    """Send an event to a room. Never raises: a realtime hiccup must not fail a request."""
+def publish(event: str, data: dict[str, Any], *, room: str | list[str], namespace: str) -> None:
+    """Send an event to a room (or to several: each member hears it once). Never raises: a
+    realtime hiccup must not fail a request."""
     try:
         socketio.emit(event, data, to=room, namespace=namespace)
     except Exception:  # noqa: BLE001 - the data is in the database; the page shows it on reload
         log.warning("could not publish %s to %s", event, room, exc_info=True)
 
 
-def publish_after_commit(event: str, data: dict[str, Any], *, room: str, namespace: str) -> None:
+def publish_after_commit(
+    event: str, data: dict[str, Any], *, room: str | list[str], namespace: str
+) -> None:
     """Publish once the current transaction commits; drop it if it rolls back.
 
     Clients must never hear of a change the database does not hold."""

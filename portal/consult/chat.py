@@ -16,7 +16,19 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Exists, Insert, Select, Update, bindparam, exists, func, select, true, update
+from sqlalchemy import (
+    Exists,
+    Insert,
+    Select,
+    Update,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -70,12 +82,13 @@ def inbox_rooms_of(user: User) -> list[str]:
 
 
 def to_inboxes(event: str, data: dict, community_id: int, *, after_commit: bool = True) -> None:
-    """Tell the inboxes of the conversation's community (and admins') about a change."""
-    for target in (inbox_room(community_id), ALL_INBOXES):
-        if after_commit:
-            publish_after_commit(event, data, room=target, namespace=NAMESPACE)
-        else:
-            publish(event, data, room=target, namespace=NAMESPACE)
+    """Tell the inboxes of the conversation's community (and admins') about a change: one
+    emit to both rooms (the packet is made once, and no one hears it twice)."""
+    targets = [inbox_room(community_id), ALL_INBOXES]
+    if after_commit:
+        publish_after_commit(event, data, room=targets, namespace=NAMESPACE)
+    else:
+        publish(event, data, room=targets, namespace=NAMESPACE)
 
 
 def message_dict(m: ChatMessage) -> dict:
@@ -121,7 +134,9 @@ def _on_duty_exists() -> Exists:
         .join(OfficerProfile, OfficerProfile.user_id == community_officers.c.officer_id)
         .where(
             community_officers.c.community_id == bindparam("of_community"),
-            OfficerProfile.status.in_([s for s in OfficerStatus if s.on_duty]),
+            # Plain comparisons, not an expanding IN: the statement is built once and
+            # executed per message, and an IN list is re-rendered at every execution.
+            or_(*(OfficerProfile.status == s for s in OfficerStatus if s.on_duty)),
         )
         .exists()
     )
