@@ -95,6 +95,7 @@ def register_extensions(app: Flask) -> None:
         cors_allowed_origins=app.config.get("SOCKETIO_ORIGINS"),
         message_queue=app.config.get("REDIS_URL"),
         async_mode="threading",
+        async_handlers=app.config.get("SOCKETIO_ASYNC_HANDLERS", False),
     )
 
     @login_manager.request_loader

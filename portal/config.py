@@ -87,6 +87,10 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # and each process sweeps its sockets for ended sessions this often (portal/realtime).
         "SOCKET_SESSION_CHECK_SECONDS": _env_int("PORTAL_SOCKET_SESSION_CHECK_SECONDS", 30),
         "SOCKET_SESSION_SWEEP_SECONDS": _env_int("PORTAL_SOCKET_SESSION_SWEEP_SECONDS", 15),
+        # Off: a socket's events are handled one after another, in the order they came, on
+        # the thread that reads the socket (a chat message can never overtake the one sent
+        # before it, and no thread is started per event). On: each event on a new thread.
+        "SOCKETIO_ASYNC_HANDLERS": _env_bool("PORTAL_SOCKETIO_ASYNC_HANDLERS", False),
         "PREFERRED_URL_SCHEME": os.environ.get("PORTAL_URL_SCHEME", "http"),
         "BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         # Flask-Limiter: shared counters in Redis when configured.

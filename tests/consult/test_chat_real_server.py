@@ -223,6 +223,34 @@ def test_foreign_conversation_is_refused(server: Server):
         resident.close()
 
 
+def test_a_burst_of_messages_is_stored_and_heard_in_the_order_sent(server: Server):
+    """A client that sends without waiting for each acknowledgement (a quick typist, a
+    resend queue after a reconnect): the socket's events are handled one after another, so
+    no message overtakes the one sent before it."""
+    resident = Chat(server.base, _login(server.base, "resident@example.com"), server.conv_id)
+    officer = Chat(server.base, _login(server.base, "officer@example.com"), server.conv_id)
+    acks: queue.Queue = queue.Queue()
+    try:
+        assert resident.wait_joined()["ok"] and officer.wait_joined()["ok"]
+        bodies = [f"连发第{i}条" for i in range(8)]
+        for i, body in enumerate(bodies):
+            resident.sio.emit(
+                "send",
+                {"conversation_id": server.conv_id, "client_id": f"burst-{i}", "body": body},
+                namespace=NS,
+                callback=lambda answer, i=i: acks.put((i, answer)),
+            )
+        answers = dict(acks.get(timeout=WAIT) for _ in bodies)
+        assert all(a["ok"] for a in answers.values()), answers
+        ids = [answers[i]["message"]["id"] for i in range(len(bodies))]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        _wait_for(lambda: officer.last_id == ids[-1], "the officer hears the whole burst")
+        assert [m["body"] for m in officer.seen][-len(bodies) :] == bodies
+    finally:
+        resident.close()
+        officer.close()
+
+
 def test_resync_after_reconnect_returns_exactly_the_missed(server: Server):
     resident = Chat(server.base, _login(server.base, "resident@example.com"), server.conv_id)
     officer_cookie = _login(server.base, "officer@example.com")
