@@ -24,7 +24,10 @@ clients go to them round-robin, so with 2 every resident and its officer are on 
 processes and every message crosses the queue. Diagnosis only: ``BENCH_TRACE`` logs the
 servers' GC pauses over 5 ms and stalls of a 1 ms sleep over 30 ms; ``BENCH_GC`` =
 ``freeze`` or ``t0,t1,t2`` freezes the objects made at start (and sets the GC thresholds);
-``BENCH_SWITCH_INTERVAL`` sets the server's ``sys.setswitchinterval``.
+``BENCH_SWITCH_INTERVAL`` sets the server's ``sys.setswitchinterval``;
+``BENCH_ECHO_ASYNC_HANDLERS=0`` runs the echo's events in order on the socket's thread, as
+the portal does (``SOCKETIO_ASYNC_HANDLERS``), instead of python-socketio's default;
+``BENCH_CLIENT_GC=1`` leaves the client's garbage collector on while messages are timed.
 
 What it does:
 1. builds the database: one community, one on-duty officer, the residents (one
@@ -47,6 +50,7 @@ What it does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -169,7 +173,10 @@ def serve_echo(mode: str, port: int) -> None:
 
     redis_url = os.environ.get("BENCH_ECHO_REDIS_URL")
     manager = socketio.RedisManager(redis_url, channel=ECHO_CHANNEL) if redis_url else None
-    sio = socketio.Server(async_mode=mode, client_manager=manager)
+    # python-socketio's defaults (a thread per event), unless BENCH_ECHO_ASYNC_HANDLERS=0:
+    # then one socket's events run in order on its reading thread, as the portal's do.
+    in_order = os.environ.get("BENCH_ECHO_ASYNC_HANDLERS") == "0"
+    sio = socketio.Server(async_mode=mode, client_manager=manager, async_handlers=not in_order)
 
     @sio.on("join", namespace=NS)
     def join(sid: str, data: dict) -> dict:
@@ -248,6 +255,19 @@ def server_state(pids: list[int]) -> dict[str, int]:
         except OSError:
             pass
     return state
+
+
+def server_cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the server processes have used so far, summed."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -490,11 +510,52 @@ async def phase(
         run.latencies.clear()
         if hold:
             messages = max(1, int(hold / interval))
-        sent, seconds = await run.drive(senders, messages, interval)
+        cpu_before = server_cpu_seconds(pids or [])
+        with client_gc_paused() as pauses:
+            sent, seconds = await run.drive(senders, messages, interval)
+        cpu = server_cpu_seconds(pids or []) - cpu_before
         alive = sum(1 for c in run.clients if c.connected)
-        return run.report(sent, seconds, alive_at_end=alive, **server_state(pids or []))
+        figures = run.report(sent, seconds, alive_at_end=alive, **server_state(pids or []))
+        figures["client_gc_pauses_over_5ms"] = len(pauses)
+        # Server CPU per message sent while messages flowed (pings and idle threads included).
+        figures["server_cpu_ms_per_msg"] = round(1000 * cpu / max(1, sent), 2)
+        return figures
     finally:
         await run.close()
+
+
+@contextlib.contextmanager
+def client_gc_paused():
+    """The measuring client must not add pauses of its own: with 2,000 connections in one
+    asyncio process, a full collection of its heap stops every client for a few hundred
+    ms (seen in server-side stamps: a burst of late sends after one client stall). So the
+    objects made while connecting are frozen and the collector is off while messages are
+    timed, as ``timeit`` does; the servers are untouched. Yields the list of collections
+    over 5 ms that still happened (``BENCH_CLIENT_GC=1`` leaves the collector on)."""
+    import gc
+
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def watch(phase: str, _info: dict) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started and time.perf_counter() - started[0] > 0.005:
+            pauses.append(time.perf_counter() - started[0])
+
+    leave_on = os.environ.get("BENCH_CLIENT_GC") == "1"
+    if not leave_on:
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+    gc.callbacks.append(watch)
+    try:
+        yield pauses
+    finally:
+        if not leave_on:
+            gc.enable()
+            gc.unfreeze()
+        gc.callbacks.remove(watch)
 
 
 def main() -> None:
