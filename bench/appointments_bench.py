@@ -19,7 +19,9 @@ SQLite for 1–2 (and 3–4 with ``--sqlite-http``); PostgreSQL for all four, in
 database beside ``PORTAL_TEST_DATABASE_URL``. Run: ``.venv/bin/python
 bench/appointments_bench.py`` (``--servers 1,2,4`` picks the werkzeug process counts of
 part 4, ``--gunicorn 1,2`` adds runs on Gunicorn's threaded worker with that many worker
-processes, ``--quick`` skips parts 1–2; a few minutes in all).
+processes, ``--floor 1,2`` adds part-4 runs in which every client asks ``GET /api/v1/me``
+instead of booking — the ceiling any request has on the same servers, clients and
+machine — and ``--quick`` skips parts 1–2; a few minutes in all).
 """
 
 from __future__ import annotations
@@ -475,8 +477,11 @@ def _client_process(
     ready: Any,
     start: Any,
     results: Any,
+    floor: bool = False,
 ) -> None:
-    """Client threads of one process: log in, wait for the start, book every job."""
+    """Client threads of one process: log in, wait for the start, book every job (with
+    ``floor``: ask ``GET /api/v1/me`` once per job instead — the cheapest logged-in API
+    request, so the ceiling of any request on the same servers and clients)."""
 
     def client(login: str, port: int, jobs: list[tuple[int, str]]) -> None:
         api = ApiClient(port)
@@ -487,11 +492,15 @@ def _client_process(
         latencies = []
         for provider, starts_at in jobs:
             t0 = time.monotonic()
-            status, raw = api.call(
-                "POST",
-                "/api/v1/appointments/bookings",
-                {"service_id": service_id, "provider_id": provider, "starts_at": starts_at},
-            )
+            if floor:
+                status, raw = api.call("GET", "/api/v1/me")
+                status = 201 if status == 200 else status
+            else:
+                status, raw = api.call(
+                    "POST",
+                    "/api/v1/appointments/bookings",
+                    {"service_id": service_id, "provider_id": provider, "starts_at": starts_at},
+                )
             latencies.append(time.monotonic() - t0)
             if status == 201:
                 counts["ok"] += 1
@@ -565,13 +574,16 @@ def bench_http(
     client_procs: int,
     gunicorn: list[int] | None = None,
     threads: int = 8,
+    floor: list[int] | None = None,
 ) -> None:
-    """Part 4; ``gunicorn``: worker counts to run on Gunicorn (gthread) after werkzeug."""
+    """Part 4; ``gunicorn``: worker counts to run on Gunicorn (gthread) after werkzeug;
+    ``floor``: werkzeug server counts to run with ``GET /api/v1/me`` instead of booking."""
     app = make_app(url, instance)
     seed = seed_http(app, CLIENTS)
     ctx = mp.get_context("spawn")
     first_day = local_day(utcnow()) + dt.timedelta(days=1)
     runs = [("werkzeug", n) for n in server_counts] + [("gunicorn", n) for n in gunicorn or []]
+    runs += [("floor", n) for n in floor or []]
     for run_no, (kind, n_servers) in enumerate(runs):
         day = first_day + dt.timedelta(days=run_no)
         work = day_slots(app, seed, day)
@@ -579,7 +591,7 @@ def bench_http(
         per_client = [jobs[k::CLIENTS] for k in range(CLIENTS)]
         pool = max(4, min(20, 60 // n_servers))
         servers = []
-        if kind == "werkzeug":
+        if kind in ("werkzeug", "floor"):
             ports = [_free_port() for _ in range(n_servers)]
             for port in ports:
                 ready = ctx.Event()
@@ -601,7 +613,7 @@ def bench_http(
                 started.get(timeout=120)
             servers.append((proc, None))
         # The processes doing the work: werkzeug's servers, or gunicorn's workers.
-        workers = [p.pid for p, _ in servers] if kind == "werkzeug" else _children(proc.pid)
+        workers = [p.pid for p, _ in servers] if kind != "gunicorn" else _children(proc.pid)
         ready_q, results = ctx.Queue(), ctx.Queue()
         start = ctx.Event()
         clients = []
@@ -611,7 +623,8 @@ def bench_http(
                 for k in range(c, CLIENTS, client_procs)
             ]
             proc = ctx.Process(
-                target=_client_process, args=(specs, seed["service"], ready_q, start, results)
+                target=_client_process,
+                args=(specs, seed["service"], ready_q, start, results, kind == "floor"),
             )
             proc.start()
             clients.append(proc)
@@ -666,15 +679,34 @@ def bench_http(
             db.session.remove()
         latencies.sort()
         cores = os.cpu_count() or 1
-        label = (
-            f"{n_servers} werkzeug server process(es)"
-            if kind == "werkzeug"
-            else f"gunicorn, {n_servers} gthread worker(s) x {threads} threads"
-        )
+        label = {
+            "werkzeug": f"{n_servers} werkzeug server process(es)",
+            "gunicorn": f"gunicorn, {n_servers} gthread worker(s) x {threads} threads",
+            "floor": f"FLOOR: GET /api/v1/me instead of booking, {n_servers} werkzeug server(s)",
+        }[kind]
         print(
             f"  -- {label}, {client_procs} client processes, "
             f"load average {os.getloadavg()[0]:.1f} --"
         )
+        if kind == "floor":
+            line(
+                f"{CLIENTS} clients, {len(jobs)} requests",
+                f"{totals['ok']} answered 200, {totals['error']} errors",
+            )
+            line(
+                "logged-in API requests over HTTP (the ceiling of any request)",
+                f"{len(jobs) / elapsed:.0f} requests/s ({elapsed:.1f} s)",
+            )
+            line(
+                "CPU per request: server process; PostgreSQL",
+                f"{server_cpu / len(jobs) * 1000:.1f} ms; {pg_cpu / len(jobs) * 1000:.1f} ms",
+            )
+            line(
+                "CPU: machine busy; servers, PostgreSQL, clients (CPU-s per s)",
+                f"{(busy1 - busy0) / max(1, total1 - total0) * 100:.0f}% of {cores} cores; "
+                f"{server_cpu / elapsed:.2f}, {pg_cpu / elapsed:.2f}, {client_cpu / elapsed:.2f}",
+            )
+            continue
         line(
             f"{CLIENTS} clients, {len(jobs)} attempts on {len(work)} slots",
             f"{totals['ok']} booked, {totals['taken']} slot taken, {totals['error']} errors",
@@ -730,7 +762,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip parts 1 and 2")
     parser.add_argument("--sqlite-http", action="store_true", help="parts 3 and 4 on SQLite too")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--floor",
+        default="",
+        help="also part 4 with GET /api/v1/me instead of booking, e.g. 1,2 werkzeug servers",
+    )
     args = parser.parse_args()
+    floor = [int(n) for n in args.floor.split(",") if n.strip()]
     counts = [int(n) for n in args.servers.split(",") if n.strip()]
     gunicorn = [int(n) for n in args.gunicorn.split(",") if n.strip()]
     started = time.perf_counter()
@@ -752,6 +790,7 @@ def main() -> None:
                 args.client_processes,
                 gunicorn,
                 args.threads,
+                floor,
             )
         pg = None if args.no_postgres else os.environ.get("PORTAL_TEST_DATABASE_URL")
         if pg:
@@ -770,6 +809,7 @@ def main() -> None:
                     args.client_processes,
                     gunicorn,
                     args.threads,
+                    floor,
                 )
         else:
             print("\n(PORTAL_TEST_DATABASE_URL not set: PostgreSQL parts skipped)")
