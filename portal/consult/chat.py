@@ -185,19 +185,7 @@ def _message_and_update(resident: bool, urgent: bool) -> Select:
     data-modifying CTE the update reads), so a message is one round trip. No row when the
     client id was stored already (a resend): then nothing is updated either. Same columns
     as the insert's id followed by ``_conversation_update``'s."""
-    new = (
-        pg_insert(ChatMessage)
-        .values(
-            conversation_id=bindparam("conv_id"),
-            sender_id=bindparam("sender_id"),
-            client_id=bindparam("client_id"),
-            body=bindparam("body"),
-            created_at=bindparam("at"),
-        )
-        .on_conflict_do_nothing(index_elements=["conversation_id", "sender_id", "client_id"])
-        .returning(ChatMessage.id)
-        .cte("new_message")
-    )
+    new = _insert_once_stmt("postgresql").cte("new_message")
     values: dict[str, Any] = {"last_message_at": bindparam("at")}
     values["resident_read_id" if resident else "staff_read_id"] = select(new.c.id).scalar_subquery()
     if urgent:
@@ -344,9 +332,12 @@ def _check(body: str, client_id: str) -> str:
 
 
 @functools.cache
-def _insert_once_stmt() -> Insert:
+def _insert_once_stmt(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` for a message (``:conv_id``,
+    ``:sender_id``, ``:client_id``, ``:body``, ``:at``)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
-        sqlite_insert(ChatMessage)
+        insert(ChatMessage)
         .values(
             conversation_id=bindparam("conv_id"),
             sender_id=bindparam("sender_id"),
@@ -394,7 +385,7 @@ def _record(
             return None
         msg_id, rest = row[0], row[1:]
     else:
-        msg_id = connection.execute(_insert_once_stmt(), params).scalar()
+        msg_id = connection.execute(_insert_once_stmt(connection.dialect.name), params).scalar()
         if msg_id is None:
             return None
         params["msg_id"] = msg_id

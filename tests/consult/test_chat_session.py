@@ -162,18 +162,8 @@ def test_a_resident_message_is_one_statement_on_postgresql_two_on_sqlite(app, wo
     conv_id = _conversation(app, world["resident"])
     _, r = _pair(app, "resident@example.com")
     assert _join(r, conv_id)["ok"]
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT")):
-            statements.append(statement)
-
-    engine = app.extensions["portal.engine"]
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        ack = _send(r, conv_id, "s1", "你好")
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    ack, seen = _statements_during(app, lambda: _send(r, conv_id, "s1", "你好"))
+    statements = [s for s in seen if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
     assert ack["ok"] and "offline" not in ack  # the officer is on duty
     one = app.extensions["portal.engine"].dialect.name == "postgresql"
     assert len(statements) == (1 if one else 2), statements
