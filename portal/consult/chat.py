@@ -31,7 +31,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import User
 from portal.communities.models import Community, OfficerProfile, OfficerStatus, community_officers
@@ -283,7 +282,8 @@ class Posted:
 class Seat:
     """One user's place in one conversation, learnt when their socket first proves it
     belongs there (``Seat.of``). All of it is fixed for the conversation's life, so a message
-    from a socket that holds its seat needs no conversation or user look-up (``post_from``).
+    from a socket that holds its seat needs no conversation or user look-up (``post_from``);
+    the resident's own seat also names what an inbox row shows.
     The names are as they were when the socket joined (a renamed user's messages carry the
     new name from their next page load)."""
 
@@ -396,38 +396,17 @@ def _record(
     return _Recorded(msg_id, bool(rest[0]), bool(rest[1]), int(rest[2] or 0))
 
 
-def post(
-    user: User, conv: Conversation, body: str, client_id: str, *, member_checked: bool = False
-) -> Posted:
+def post_from(seat: Seat, body: str, client_id: str) -> Posted:
     """Store a message (once per client id) and announce it to the room after commit.
 
     When the resident writes while no officer of the community is on duty, the message also
     goes into a consultation in the queue, so that it is answered within the SLA.
-    ``member_checked`` says the caller (the socket connection) already checked membership."""
-    if not member_checked and not conv.can_join(user):
-        raise DomainError(_("您不在这个对话中。"), code="forbidden")
-    seat = Seat.of(conv, user)
+
+    Every chat message passes here, so it does only what it must: the insert itself tells a
+    resend apart (the unique client id), one update does the bookkeeping and says whether an
+    officer is on duty, and nothing is read back that is already known. The conversation and
+    the user are loaded only for a resend or when no officer is on duty."""
     text = _check(body, client_id)
-    return _store(seat, text, client_id, conv=conv, user=user)
-
-
-def post_from(seat: Seat, body: str, client_id: str) -> Posted:
-    """``post`` for a socket that holds its seat: no conversation or user is loaded unless
-    the message needs more than the common case (a resend, or no officer on duty)."""
-    return _store(seat, _check(body, client_id), client_id)
-
-
-def _store(
-    seat: Seat,
-    text: str,
-    client_id: str,
-    *,
-    conv: Conversation | None = None,
-    user: User | None = None,
-) -> Posted:
-    """Every chat message passes here, so it does only what it must: the insert itself tells
-    a resend apart (the unique client id), one update does the bookkeeping and says whether
-    an officer is on duty, and nothing is read back that is already known."""
     at = utcnow()
     urgent = seat.is_resident and consult.is_emergency(text)
     recorded = _record(seat, client_id, text, at, urgent)
@@ -440,16 +419,12 @@ def _store(
             )
         )
         assert existing is not None
-        conv = conv or db.session.get(Conversation, seat.conversation_id)
+        conv = db.session.get(Conversation, seat.conversation_id)
         return Posted(
-            message_dict(existing),
-            False,
-            conv.consultation_id if conv else None,
-            urgent=urgent,
+            message_dict(existing), False, conv.consultation_id if conv else None, urgent=urgent
         )
-    msg_id = recorded.msg_id
     message = _wire_message(
-        id=msg_id,
+        id=recorded.msg_id,
         conversation_id=seat.conversation_id,
         client_id=client_id,
         sender_id=seat.user_id,
@@ -458,30 +433,21 @@ def _store(
         created_at=at,
     )
     result = Posted(message, True, urgent=urgent)
-    was_urgent = conv.is_urgent if conv is not None else None
-    is_urgent, on_duty, unread = recorded.is_urgent, recorded.on_duty, recorded.unread
-    if conv is not None:  # the loaded object learns the new values without a second UPDATE
-        set_committed_value(conv, "last_message_at", at)
-        read_side = "resident_read_id" if seat.is_resident else "staff_read_id"
-        set_committed_value(conv, read_side, msg_id)
-        set_committed_value(conv, "is_urgent", is_urgent)
-    # Whether it was urgent before is known only from a loaded object; from a seat, every
-    # urgent message announces it (the event is idempotent: the flag is simply on).
-    if urgent and not was_urgent:
+    if urgent:  # the event is idempotent: the flag is simply on
         publish_after_commit(
             "urgent",
             {"conversation_id": seat.conversation_id, "urgent": True},
             room=room(seat.conversation_id),
             namespace=NAMESPACE,
         )
-    if seat.is_resident and not on_duty:
-        conv = conv or db.session.get(Conversation, seat.conversation_id)
-        user = user or db.session.get(User, seat.user_id)
+    if seat.is_resident and not recorded.on_duty:
+        conv = db.session.get(Conversation, seat.conversation_id)
+        user = db.session.get(User, seat.user_id)
         state = presence(seat.community_id)
         c = _to_consultation(user, conv, text)
         result.offline, result.back_at, result.consultation_id = True, state.back_at, c.id
     publish_after_commit("message", message, room=room(seat.conversation_id), namespace=NAMESPACE)
-    row = _inbox_row(seat, unread=unread, urgent=is_urgent, last_message_at=at)
+    row = _inbox_row(seat, unread=recorded.unread, urgent=recorded.is_urgent, last_message_at=at)
     to_inboxes("inbox", row, seat.community_id)
     return result
 
@@ -594,15 +560,7 @@ def unread_count(conv: Conversation) -> int:
 def inbox_row(conv: Conversation, unread: int | None = None) -> dict:
     """What an inbox shows of a conversation (the resident's name masked)."""
     return _inbox_row(
-        Seat(
-            conversation_id=conv.id,
-            community_id=conv.community_id,
-            user_id=conv.resident_id,
-            sender_name="",
-            is_resident=True,
-            resident_name=mask_name(conv.resident.display_name if conv.resident else ""),
-            community_name=conv.community.name if conv.community else "",
-        ),
+        Seat.of(conv, conv.resident),  # the resident's own seat names what the row shows
         unread=unread_count(conv) if unread is None else unread,
         urgent=conv.is_urgent,
         last_message_at=conv.last_message_at,

@@ -135,20 +135,11 @@ def test_an_ordinary_event_does_not_look_up_the_session(app, world):
     conv_id = _conversation(app, world["resident"])
     _, r = _pair(app, "resident@example.com")
     assert _join(r, conv_id)["ok"]
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = app.extensions["portal.engine"]
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        assert _send(r, conv_id, "s1", "你好")["ok"]
-        sent = list(statements)
-        statements.clear()
-        r.emit("typing", {"conversation_id": conv_id}, namespace=NS)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    ack, sent = _statements_during(app, lambda: _send(r, conv_id, "s1", "你好"))
+    assert ack["ok"]
+    _, statements = _statements_during(
+        app, lambda: r.emit("typing", {"conversation_id": conv_id}, namespace=NS)
+    )
     assert sent and not any("user_sessions" in s for s in sent)
     assert statements == []  # typing in a checked conversation touches no table
 
