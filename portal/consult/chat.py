@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    literal,
     or_,
     select,
     true,
@@ -179,12 +180,19 @@ def _unread_of_updated(*, not_yet_visible: int = 0) -> Any:
 
 
 @functools.cache
-def _message_and_update(resident: bool, urgent: bool) -> Select:
+def _message_and_update(resident: bool, urgent: bool, *, only_on_duty: bool) -> Select:
     """PostgreSQL: the insert and the conversation's update as one statement (the insert a
-    data-modifying CTE the update reads), so a message is one round trip. No row when the
-    client id was stored already (a resend): then nothing is updated either. Same columns
-    as the insert's id followed by ``_conversation_update``'s."""
-    new = _insert_once_stmt("postgresql").cte("new_message")
+    data-modifying CTE the update reads), so a message is one round trip. One row: the new
+    id (none when the client id was stored already, a resend: then nothing is updated
+    either), the urgent flag, whether an officer is on duty (always for staff) and the
+    resident's unread count.
+
+    ``only_on_duty``: a resident's message is stored only while an officer of the community
+    is on duty, so that the statement can run on its own (autocommit, ``_record``); when
+    nobody is on duty, the message and its consultation are stored in one transaction."""
+    on_duty: Any = _on_duty_exists() if resident else true()
+    new = _insert_once_stmt("postgresql", only_on_duty=resident and only_on_duty)
+    new = new.cte("new_message")
     values: dict[str, Any] = {"last_message_at": bindparam("at")}
     values["resident_read_id" if resident else "staff_read_id"] = select(new.c.id).scalar_subquery()
     if urgent:
@@ -193,17 +201,18 @@ def _message_and_update(resident: bool, urgent: bool) -> Select:
         update(Conversation)
         .where(Conversation.id == bindparam("conv_id"), exists(select(new.c.id)))
         .values(values)
-    )
-    if resident:
-        changed = changed.returning(
+        .returning(
             Conversation.is_urgent,
-            _on_duty_exists().label("on_duty"),
-            _unread_of_updated(not_yet_visible=1).label("unread"),
+            (_unread_of_updated(not_yet_visible=1) if resident else literal(0)).label("unread"),
         )
-    else:
-        changed = changed.returning(Conversation.is_urgent)
-    done = changed.cte("conversation_update")
-    return select(new.c.id, *done.c).select_from(new.outerjoin(done, true()))
+        .cte("conversation_update")
+    )
+    return select(
+        select(new.c.id).scalar_subquery(),
+        select(changed.c.is_urgent).scalar_subquery(),
+        on_duty,
+        select(changed.c.unread).scalar_subquery(),
+    )
 
 
 def officers_on_duty(community_id: int) -> list[User]:
@@ -332,22 +341,27 @@ def _check(body: str, client_id: str) -> str:
 
 
 @functools.cache
-def _insert_once_stmt(dialect: str) -> Insert:
+def _insert_once_stmt(dialect: str, *, only_on_duty: bool = False) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` for a message (``:conv_id``,
-    ``:sender_id``, ``:client_id``, ``:body``, ``:at``)."""
+    ``:sender_id``, ``:client_id``, ``:body``, ``:at``); ``only_on_duty``: no row unless an
+    officer of the community (``:of_community``) is on duty."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(ChatMessage)
-        .values(
-            conversation_id=bindparam("conv_id"),
-            sender_id=bindparam("sender_id"),
-            client_id=bindparam("client_id"),
-            body=bindparam("body"),
-            created_at=bindparam("at"),
-        )
-        .on_conflict_do_nothing(index_elements=["conversation_id", "sender_id", "client_id"])
-        .returning(ChatMessage.id)
-    )
+    columns = ChatMessage.__table__.c
+    fields = {
+        "conversation_id": "conv_id",
+        "sender_id": "sender_id",
+        "client_id": "client_id",
+        "body": "body",
+        "created_at": "at",
+    }
+    if only_on_duty:
+        row = select(*(bindparam(p, type_=columns[c].type) for c, p in fields.items()))
+        stmt = insert(ChatMessage).from_select(list(fields), row.where(_on_duty_exists()))
+    else:
+        stmt = insert(ChatMessage).values({c: bindparam(p) for c, p in fields.items()})
+    return stmt.on_conflict_do_nothing(
+        index_elements=["conversation_id", "sender_id", "client_id"]
+    ).returning(ChatMessage.id)
 
 
 @dataclass
@@ -366,9 +380,16 @@ def _record(
     a resident, whether an officer is on duty and the unread count.
 
     ``INSERT … ON CONFLICT DO NOTHING RETURNING id``: no savepoint round trips, and a racing
-    resend simply finds no row returned. On PostgreSQL the insert and the update are one
-    statement (``_message_and_update``); on SQLite two. Core statements on the session's
-    connection: nothing the caller already knows is read back into an ORM object."""
+    resend simply finds no row returned. Core statements: nothing the caller already knows
+    is read back into an ORM object.
+
+    On PostgreSQL the insert and the update are one statement (``_message_and_update``).
+    Whenever the message needs nothing else stored with it (staff wrote, or an officer is
+    on duty) that statement runs on its own, in autocommit: one round trip, with no
+    ``BEGIN`` and ``COMMIT`` around it; it is durable when it returns. When no officer is on
+    duty it stores nothing, and the message is stored again in the session's transaction,
+    with the consultation the caller adds. On SQLite the insert and the update are two
+    statements in the session's transaction."""
     params: dict[str, Any] = {
         "conv_id": seat.conversation_id,
         "sender_id": seat.user_id,
@@ -378,19 +399,22 @@ def _record(
     }
     if seat.is_resident:
         params["of_community"] = seat.community_id
+    if db.engine.dialect.name == "postgresql":
+        alone = _message_and_update(seat.is_resident, urgent, only_on_duty=True)
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+            row = own.execute(alone, params).one()
+        if row[0] is None and not row[2]:  # nobody on duty: store it with the consultation
+            stmt = _message_and_update(seat.is_resident, urgent, only_on_duty=False)
+            row = db.session.connection().execute(stmt, params).one()
+        if row[0] is None:
+            return None
+        return _Recorded(row[0], bool(row[1]), bool(row[2]), int(row[3] or 0))
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        row = connection.execute(_message_and_update(seat.is_resident, urgent), params).first()
-        if row is None:
-            return None
-        msg_id, rest = row[0], row[1:]
-    else:
-        msg_id = connection.execute(_insert_once_stmt(connection.dialect.name), params).scalar()
-        if msg_id is None:
-            return None
-        params["msg_id"] = msg_id
-        stmt = _conversation_update(seat.is_resident, urgent)
-        rest = connection.execute(stmt, params).one()
+    msg_id = connection.execute(_insert_once_stmt(connection.dialect.name), params).scalar()
+    if msg_id is None:
+        return None
+    params["msg_id"] = msg_id
+    rest = connection.execute(_conversation_update(seat.is_resident, urgent), params).one()
     if not seat.is_resident:
         return _Recorded(msg_id, bool(rest[0]), True, 0)
     return _Recorded(msg_id, bool(rest[0]), bool(rest[1]), int(rest[2] or 0))

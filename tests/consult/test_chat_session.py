@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
 from portal.accounts.models import User, UserSession
 from portal.accounts.services import end_all_sessions
-from portal.communities.models import Community
+from portal.communities.models import Community, OfficerStatus
+from portal.consult import services as consult
+from portal.consult.models import ChatMessage, Consultation, Conversation
 from portal.db import as_utc, db, utcnow
+from portal.errors import DomainError
 from portal.extensions import socketio
 from portal.realtime import sweep_ended_sessions
 from tests.conftest import login
@@ -146,21 +149,69 @@ def test_an_ordinary_event_does_not_look_up_the_session(app, world):
 
 def test_a_resident_message_is_one_statement_on_postgresql_two_on_sqlite(app, world):
     """The insert, and the conversation's update, which also returns the on-duty check and
-    the unread count: the per-message cost under load (on PostgreSQL one statement, the
-    insert a CTE the update reads). The socket learnt its seat in the conversation when it
-    joined, so nothing is looked up."""
+    the unread count: the per-message cost under load. On PostgreSQL it is one statement
+    (the insert a CTE the update reads) that runs on its own, in autocommit, so no BEGIN
+    and COMMIT round trips surround it. The socket learnt its seat in the conversation
+    when it joined, so nothing is looked up."""
     _on_duty(app, world["officer"])
     conv_id = _conversation(app, world["resident"])
     _, r = _pair(app, "resident@example.com")
     assert _join(r, conv_id)["ok"]
-    ack, seen = _statements_during(app, lambda: _send(r, conv_id, "s1", "你好"))
+    autocommit: list[bool] = []
+
+    def note(_conn, cursor, *_args):  # type: ignore[no-untyped-def]
+        autocommit.append(bool(getattr(cursor.connection, "autocommit", False)))
+
+    engine = app.extensions["portal.engine"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        ack, seen = _statements_during(app, lambda: _send(r, conv_id, "s1", "你好"))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
     statements = [s for s in seen if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
     assert ack["ok"] and "offline" not in ack  # the officer is on duty
-    one = app.extensions["portal.engine"].dialect.name == "postgresql"
+    one = engine.dialect.name == "postgresql"
     assert len(statements) == (1 if one else 2), statements
     assert "INSERT INTO chat_messages" in statements[0]
-    assert sum("officer_profiles" in s for s in statements) == 1
     assert "officer_profiles" in statements[-1] and "UPDATE" in statements[-1].upper()
+    if one:
+        assert autocommit == [True]
+    else:
+        assert sum("officer_profiles" in s for s in statements) == 1
+    with app.app_context():  # stored, and the conversation says so
+        conv = db.session.get(Conversation, conv_id)
+        assert conv.resident_read_id == ack["message"]["id"] and conv.last_message_at
+
+
+def test_a_message_nobody_is_on_duty_for_is_stored_with_its_consultation_or_not_at_all(
+    app, world, monkeypatch
+):
+    """When no officer is on duty the message and its consultation are one transaction: if
+    the consultation cannot be made, the message is not stored either (on PostgreSQL the
+    statement that stores a message on its own stores nothing when nobody is on duty), so
+    the resident's resend is not taken for a duplicate and is queued."""
+    _on_duty(app, world["officer"], OfficerStatus.OFF_DUTY)
+    conv_id = _conversation(app, world["resident"])
+    _, r = _pair(app, "resident@example.com")
+    assert _join(r, conv_id)["ok"]
+    real_ask = consult.ask
+
+    def broken_ask(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise DomainError("队列暂时不可用。", code="unavailable")
+
+    monkeypatch.setattr(consult, "ask", broken_ask)
+    ack = _send(r, conv_id, "n1", "晚上有人在吗")
+    assert ack["ok"] is False and ack["error"]["code"] == "unavailable"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ChatMessage.id))) == 0
+        assert db.session.get(Conversation, conv_id).last_message_at is None
+    monkeypatch.setattr(consult, "ask", real_ask)
+    again = _send(r, conv_id, "n1", "晚上有人在吗")
+    assert again["ok"] and not again["duplicate"] and again["offline"]["consultation_id"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ChatMessage.id))) == 1
+        c = db.session.get(Consultation, again["offline"]["consultation_id"])
+        assert [m.body for m in c.messages] == ["晚上有人在吗"]
 
 
 def _statements_during(app, action):
