@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from portal.db import db, make_engine
+from portal.db import DriverStatement, db, make_engine
 from tests.conftest import PG_URL, make_test_app
 
 pytestmark = pytest.mark.parametrize(
@@ -101,3 +101,41 @@ def test_connection_in_steady_use_is_not_pinged(steady_app) -> None:  # type: ig
         db.session.rollback()
         db.session.remove()
     assert _backend_pid(app) != pid
+
+
+def test_a_driver_statement_runs_alone_and_replaces_a_broken_connection(steady_app) -> None:  # type: ignore[no-untyped-def]
+    """``DriverStatement`` (the chat message's statement) runs straight on a pooled
+    connection in autocommit: what it writes is committed when it returns, and the
+    connection goes back to the pool as it came (not in autocommit). A connection the
+    server closed fails once, is invalidated, and the next call gets a fresh one."""
+    import psycopg
+
+    app = steady_app
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE driver_probe (id serial PRIMARY KEY, v text)"))
+        db.session.commit()
+        try:
+            stmt = text("INSERT INTO driver_probe (v) VALUES (:v) RETURNING id, :v AS echo")
+            probe = DriverStatement(stmt, db.engine)
+            assert probe.one({"v": "一"})[1] == "一"
+            # Committed: another connection sees it at once.
+            other = create_engine(PG_URL)  # type: ignore[arg-type]
+            try:
+                with other.connect() as conn:
+                    assert conn.scalar(text("SELECT count(*) FROM driver_probe")) == 1
+            finally:
+                other.dispose()
+            # The pool's connection is back to transactions as usual.
+            assert db.session.connection().connection.driver_connection.autocommit is False
+            db.session.rollback()
+            db.session.remove()
+            pid = _backend_pid(app)
+            _terminate(pid)
+            with pytest.raises(psycopg.OperationalError):
+                probe.one({"v": "二"})
+            assert probe.one({"v": "三"})[1] == "三"
+            assert _backend_pid(app) != pid
+        finally:
+            db.session.rollback()
+            db.session.execute(text("DROP TABLE driver_probe"))
+            db.session.commit()

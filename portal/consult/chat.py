@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 
 from portal.accounts.models import User
 from portal.communities.models import Community, OfficerProfile, OfficerStatus, community_officers
@@ -44,7 +45,7 @@ from portal.consult.models import (
     Conversation,
     MessageKind,
 )
-from portal.db import as_utc, db, utcnow
+from portal.db import DriverStatement, as_utc, db, utcnow
 from portal.errors import DomainError
 from portal.forms import strip_control_characters
 from portal.realtime import publish, publish_after_commit
@@ -215,6 +216,14 @@ def _message_and_update(resident: bool, urgent: bool, *, only_on_duty: bool) -> 
     )
 
 
+@functools.lru_cache(maxsize=32)
+def _message_alone(resident: bool, urgent: bool, engine: Engine) -> DriverStatement:
+    """``_message_and_update`` storing only what needs nothing stored with it, compiled once
+    per engine and run on its own (autocommit, without SQLAlchemy's per-execution layers:
+    every chat message passes here)."""
+    return DriverStatement(_message_and_update(resident, urgent, only_on_duty=True), engine)
+
+
 def officers_on_duty(community_id: int) -> list[User]:
     """Officers of the community whose whereabouts board says they are on duty."""
     rows = db.session.scalars(
@@ -370,6 +379,7 @@ class _Recorded:
     is_urgent: bool
     on_duty: bool  # staff messages count as on duty
     unread: int  # the resident's unread messages; 0 for staff messages
+    durable: bool = False  # committed already (stored on its own), not in the session's transaction
 
 
 def _record(
@@ -399,16 +409,17 @@ def _record(
     }
     if seat.is_resident:
         params["of_community"] = seat.community_id
-    if db.engine.dialect.name == "postgresql":
-        alone = _message_and_update(seat.is_resident, urgent, only_on_duty=True)
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
-            row = own.execute(alone, params).one()
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        row = _message_alone(seat.is_resident, urgent, engine).one(params)
+        durable = True
         if row[0] is None and not row[2]:  # nobody on duty: store it with the consultation
             stmt = _message_and_update(seat.is_resident, urgent, only_on_duty=False)
-            row = db.session.connection().execute(stmt, params).one()
+            row = tuple(db.session.connection().execute(stmt, params).one())
+            durable = False
         if row[0] is None:
             return None
-        return _Recorded(row[0], bool(row[1]), bool(row[2]), int(row[3] or 0))
+        return _Recorded(row[0], bool(row[1]), bool(row[2]), int(row[3] or 0), durable)
     connection = db.session.connection()
     msg_id = connection.execute(_insert_once_stmt(connection.dialect.name), params).scalar()
     if msg_id is None:
@@ -457,8 +468,12 @@ def post_from(seat: Seat, body: str, client_id: str) -> Posted:
         created_at=at,
     )
     result = Posted(message, True, urgent=urgent)
+    # Stored on its own, the message is durable already: the room hears it now. Otherwise it
+    # is part of the session's transaction, and the room hears it once that commits.
+    announce = publish if recorded.durable else publish_after_commit
+    announce("message", message, room=room(seat.conversation_id), namespace=NAMESPACE)
     if urgent:  # the event is idempotent: the flag is simply on
-        publish_after_commit(
+        announce(
             "urgent",
             {"conversation_id": seat.conversation_id, "urgent": True},
             room=room(seat.conversation_id),
@@ -470,9 +485,8 @@ def post_from(seat: Seat, body: str, client_id: str) -> Posted:
         state = presence(seat.community_id)
         c = _to_consultation(user, conv, text)
         result.offline, result.back_at, result.consultation_id = True, state.back_at, c.id
-    publish_after_commit("message", message, room=room(seat.conversation_id), namespace=NAMESPACE)
     row = _inbox_row(seat, unread=recorded.unread, urgent=recorded.is_urgent, last_message_at=at)
-    to_inboxes("inbox", row, seat.community_id)
+    to_inboxes("inbox", row, seat.community_id, after_commit=not recorded.durable)
     return result
 
 
