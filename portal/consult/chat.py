@@ -107,7 +107,7 @@ def message_dict(m: ChatMessage) -> dict:
 
 def _wire_message(*, created_at: dt.datetime, **fields: Any) -> dict:
     """What clients receive for a message (the body is plain text; clients escape it):
-    one shape for a message read back (``message_dict``) and one just written (``post``)."""
+    one shape for a message read back (``message_dict``) and one just written (``post_from``)."""
     return {**fields, "created_at": as_utc(created_at).isoformat()}
 
 
@@ -143,24 +143,43 @@ def _on_duty_exists() -> Exists:
     )
 
 
-@functools.cache
-def _conversation_update(resident: bool, urgent: bool) -> Update:
-    """The conversation's update after a new message (``:conv_id``, ``:at``, ``:msg_id``):
-    the sender's side has read up to it; an urgent resident message marks it urgent. It
-    returns the urgent flag as it now is.
-
-    A resident's message also returns whether an officer is on duty (``:of_community``) and
-    the resident's unread count (``:sender_id``), so the whole bookkeeping is one round
-    trip. Built once per variant: every chat message passes here, and building a statement
-    costs more Python than executing one."""
+def _conversation_changes(resident: bool, urgent: bool, read_up_to: Any) -> dict[str, Any]:
+    """The conversation's columns after a new message (``:at``): the sender's side has read
+    up to it (``read_up_to``), and an urgent resident message marks it urgent."""
     values: dict[str, Any] = {"last_message_at": bindparam("at")}
-    values["resident_read_id" if resident else "staff_read_id"] = bindparam("msg_id")
+    values["resident_read_id" if resident else "staff_read_id"] = read_up_to
     if urgent:
         values["is_urgent"] = True
-    stmt = update(Conversation).where(Conversation.id == bindparam("conv_id")).values(values)
-    if not resident:
-        return stmt.returning(Conversation.is_urgent)
-    return stmt.returning(Conversation.is_urgent, _on_duty_exists(), _unread_of_updated())
+    return values
+
+
+def _unread_column(resident: bool, *, not_yet_visible: int = 0) -> Any:
+    """The ``unread`` column a message's bookkeeping returns: the resident's unread messages
+    (``_unread_of_updated``), 0 for a staff message."""
+    return (_unread_of_updated(not_yet_visible=not_yet_visible) if resident else literal(0)).label(
+        "unread"
+    )
+
+
+@functools.cache
+def _conversation_update(resident: bool, urgent: bool) -> Update:
+    """SQLite: the conversation's update after a new message (``:conv_id``, ``:msg_id``,
+    ``_conversation_changes``). It returns the urgent flag as it now is, whether an officer
+    of the community (``:of_community``) is on duty (always for staff) and the resident's
+    unread count (``:sender_id``): the columns ``_message_and_update`` returns after the id.
+    Built once per variant: every chat message passes here, and building a statement costs
+    more Python than executing one."""
+    changes = _conversation_changes(resident, urgent, bindparam("msg_id"))
+    return (
+        update(Conversation)
+        .where(Conversation.id == bindparam("conv_id"))
+        .values(changes)
+        .returning(
+            Conversation.is_urgent,
+            (_on_duty_exists() if resident else true()).label("on_duty"),
+            _unread_column(resident),
+        )
+    )
 
 
 def _unread_of_updated(*, not_yet_visible: int = 0) -> Any:
@@ -194,18 +213,12 @@ def _message_and_update(resident: bool, urgent: bool, *, only_on_duty: bool) -> 
     on_duty: Any = _on_duty_exists() if resident else true()
     new = _insert_once_stmt("postgresql", only_on_duty=resident and only_on_duty)
     new = new.cte("new_message")
-    values: dict[str, Any] = {"last_message_at": bindparam("at")}
-    values["resident_read_id" if resident else "staff_read_id"] = select(new.c.id).scalar_subquery()
-    if urgent:
-        values["is_urgent"] = True
+    changes = _conversation_changes(resident, urgent, select(new.c.id).scalar_subquery())
     changed = (
         update(Conversation)
         .where(Conversation.id == bindparam("conv_id"), exists(select(new.c.id)))
-        .values(values)
-        .returning(
-            Conversation.is_urgent,
-            (_unread_of_updated(not_yet_visible=1) if resident else literal(0)).label("unread"),
-        )
+        .values(changes)
+        .returning(Conversation.is_urgent, _unread_column(resident, not_yet_visible=1))
         .cte("conversation_update")
     )
     return select(
@@ -285,8 +298,8 @@ def page_before(conv: Conversation, before_id: int | None, limit: int = 50) -> l
 
 @dataclass
 class Posted:
-    """The result of ``post``: the stored message (as clients see it, ``message_dict``), whether
-    it is new, and the offline notice."""
+    """The result of ``post_from``: the stored message (as clients see it, ``message_dict``),
+    whether it is new, and the offline notice."""
 
     message: dict
     created: bool
@@ -379,7 +392,7 @@ class _Recorded:
     is_urgent: bool
     on_duty: bool  # staff messages count as on duty
     unread: int  # the resident's unread messages; 0 for staff messages
-    durable: bool = False  # committed already (stored on its own), not in the session's transaction
+    durable: bool  # committed already (stored on its own), not in the session's transaction
 
 
 def _record(
@@ -417,22 +430,22 @@ def _record(
             stmt = _message_and_update(seat.is_resident, urgent, only_on_duty=False)
             row = tuple(db.session.connection().execute(stmt, params).one())
             durable = False
-        if row[0] is None:
+        msg_id, rest = row[0], row[1:]
+        if msg_id is None:
             return None
-        return _Recorded(row[0], bool(row[1]), bool(row[2]), int(row[3] or 0), durable)
-    connection = db.session.connection()
-    msg_id = connection.execute(_insert_once_stmt(connection.dialect.name), params).scalar()
-    if msg_id is None:
-        return None
-    params["msg_id"] = msg_id
-    rest = connection.execute(_conversation_update(seat.is_resident, urgent), params).one()
-    if not seat.is_resident:
-        return _Recorded(msg_id, bool(rest[0]), True, 0)
-    return _Recorded(msg_id, bool(rest[0]), bool(rest[1]), int(rest[2] or 0))
+    else:
+        connection = db.session.connection()
+        msg_id = connection.execute(_insert_once_stmt(connection.dialect.name), params).scalar()
+        if msg_id is None:
+            return None
+        params["msg_id"] = msg_id
+        rest = connection.execute(_conversation_update(seat.is_resident, urgent), params).one()
+        durable = False
+    return _Recorded(msg_id, bool(rest[0]), bool(rest[1]), int(rest[2] or 0), durable)
 
 
 def post_from(seat: Seat, body: str, client_id: str) -> Posted:
-    """Store a message (once per client id) and announce it to the room after commit.
+    """Store a message (once per client id) and announce it to the room once it is committed.
 
     When the resident writes while no officer of the community is on duty, the message also
     goes into a consultation in the queue, so that it is answered within the SLA.
