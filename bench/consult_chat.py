@@ -22,8 +22,10 @@ through the Redis queue at ``BENCH_REDIS_URL`` (the portal with ``PORTAL_REDIS_U
 bare echo server with python-socketio's ``RedisManager``, so both pay the same hop); the
 clients go to them round-robin, so with 2 every resident and its officer are on different
 processes and every message crosses the queue. Diagnosis only: ``BENCH_TRACE`` logs the
-servers' GC pauses over 5 ms and stalls of a 1 ms sleep over 30 ms; ``BENCH_GC`` =
-``freeze`` or ``t0,t1,t2`` freezes the objects made at start (and sets the GC thresholds);
+servers' GC pauses over 5 ms and stalls of a 1 ms sleep over 30 ms; the portal's
+``PORTAL_GC_FULL_EVERY`` passes through (``0``: Python's own threshold for full
+collections); ``BENCH_ECHO_SETTLED=1`` gives the echo the portal's collector settings
+(``realtime.settle_collector``) instead of Python's defaults;
 ``BENCH_SWITCH_INTERVAL`` sets the server's ``sys.setswitchinterval``;
 ``BENCH_ECHO_ASYNC_HANDLERS=0`` runs the echo's events in order on the socket's thread, as
 the portal does (``SOCKETIO_ASYNC_HANDLERS``), instead of python-socketio's default;
@@ -33,8 +35,8 @@ What it does:
 1. builds the database: one community, one on-duty officer, the residents (one
    conversation each) and a server-side login session for each (no argon2 per login: the
    signed session cookie is made directly, as the login route would);
-2. per mode, starts the portal (``create_app`` + ``socketio.run``, exactly as
-   ``portal serve`` does; for gevent the process monkey-patches first and the Socket.IO
+2. per mode, starts the portal (``create_app`` + ``realtime.serve``, exactly as
+   ``portal serve --no-worker`` does; for gevent the process monkey-patches first and the Socket.IO
    async mode is switched to gevent) and then a bare python-socketio server on the same
    server stack (werkzeug threads, or gevent's pywsgi) that only joins rooms and broadcasts;
 3. latency phase: opens 2 × pairs websocket connections (the resident, and one officer
@@ -148,16 +150,9 @@ def serve_portal(mode: str, port: int) -> None:
 
         socketio.init_app = init_in_mode  # type: ignore[method-assign]
     from portal import create_app
+    from portal.realtime import serve
 
-    app = create_app()
-    if os.environ.get("BENCH_GC"):
-        import gc
-
-        gc.freeze()
-        if os.environ["BENCH_GC"] != "freeze":
-            gc.set_threshold(*map(int, os.environ["BENCH_GC"].split(",")))
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
+    serve(create_app(), host="127.0.0.1", port=port, log_output=False)
 
 
 def serve_echo(mode: str, port: int) -> None:
@@ -171,6 +166,10 @@ def serve_echo(mode: str, port: int) -> None:
 
     import socketio
 
+    if os.environ.get("BENCH_ECHO_SETTLED") == "1":  # the portal's collector settings
+        from portal.realtime import settle_collector
+
+        settle_collector(int(os.environ.get("PORTAL_GC_FULL_EVERY", "100")))
     redis_url = os.environ.get("BENCH_ECHO_REDIS_URL")
     manager = socketio.RedisManager(redis_url, channel=ECHO_CHANNEL) if redis_url else None
     # python-socketio's defaults (a thread per event), unless BENCH_ECHO_ASYNC_HANDLERS=0:

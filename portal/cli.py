@@ -139,16 +139,14 @@ def register_commands(app: Flask) -> None:
     @click.option("--no-worker", is_flag=True, help="do not run the jobs in this process")
     def serve(host: str, port: int, no_worker: bool) -> None:
         """Serve the portal (with Socket.IO) and, unless told not to, the worker."""
-        from portal.extensions import socketio
         from portal.jobs import start_in_thread
+        from portal.realtime import serve as serve_app
 
         app_obj = current_app._get_current_object()  # type: ignore[attr-defined]
         if not no_worker:
             start_in_thread(app_obj)
         click.echo(f"serving http://{host}:{port}")
-        # Flask refuses app.run() under its CLI; this command is the server, so allow it.
-        os.environ.pop("FLASK_RUN_FROM_CLI", None)
-        socketio.run(app_obj, host=host, port=port, allow_unsafe_werkzeug=True)
+        serve_app(app_obj, host=host, port=port)
 
 
 def main() -> None:

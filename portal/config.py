@@ -91,6 +91,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # the thread that reads the socket (a chat message can never overtake the one sent
         # before it, and no thread is started per event). On: each event on a new thread.
         "SOCKETIO_ASYNC_HANDLERS": _env_bool("PORTAL_SOCKETIO_ASYNC_HANDLERS", False),
+        # A server process's full garbage collection (every thread stops for it) waits for
+        # this many middle-generation collections; Python's default is 10 (realtime.serve).
+        "GC_FULL_EVERY": _env_int("PORTAL_GC_FULL_EVERY", 100),
         "PREFERRED_URL_SCHEME": os.environ.get("PORTAL_URL_SCHEME", "http"),
         "BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         # Flask-Limiter: shared counters in Redis when configured.

@@ -1,7 +1,10 @@
-"""The ``portal`` commands: seed-demo once, create-user, worker."""
+"""The ``portal`` commands: seed-demo once, create-user, worker, serve."""
 
 from __future__ import annotations
 
+import gc
+
+import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import IdentityVerification, User
@@ -77,3 +80,45 @@ def test_worker_once_runs_the_jobs(app):
     result = app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 0
     assert "send-mail" in result.output and "expire-verifications" in result.output
+
+
+@pytest.fixture
+def collector():
+    """Leaves the test process's garbage collector as it found it."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+def test_serve_settles_the_collector_then_runs_the_socketio_server(app, monkeypatch, collector):
+    from portal.extensions import socketio
+
+    app.config["GC_FULL_EVERY"] = 123
+    before = gc.get_threshold()
+    ran = []
+
+    def run(app_obj, **kwargs):
+        # The server starts with the start-up heap frozen and rare full collections.
+        ran.append((app_obj, kwargs, gc.get_freeze_count(), gc.get_threshold()))
+
+    monkeypatch.setattr(socketio, "run", run)
+    result = app.test_cli_runner().invoke(
+        args=["serve", "--no-worker", "--host", "127.0.0.1", "--port", "5099"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "serving http://127.0.0.1:5099" in result.output
+    [(app_obj, kwargs, frozen, threshold)] = ran
+    assert app_obj is app
+    assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 5099
+    assert frozen > 10_000  # the app, its mappers and catalogues
+    assert threshold == (*before[:2], 123)
+
+
+def test_a_full_collection_every_zero_keeps_pythons_threshold(collector):
+    from portal.realtime import settle_collector
+
+    before = gc.get_threshold()
+    settle_collector(0)
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
