@@ -73,6 +73,8 @@ class Connection:
     checked: dict[Hashable, Any] = field(default_factory=dict)
     #: An event came since the last sweep (the sweep marks the session as seen).
     active: bool = False
+    #: The last sweep did not find the socket connected (see ``sweep_ended_sessions``).
+    missing: bool = False
 
     def recheck(self, now: float) -> None:
         """The session was found live at ``now``: what handlers checked must be checked
@@ -207,7 +209,18 @@ def sweep_ended_sessions(app: Flask) -> int:
         return 0
     started = time.monotonic()
     manager = socketio.server.manager
-    gone = [key for key in conns if not manager.is_connected(key[1], key[0])]
+    # A socket is registered here while its connect handler runs, but python-socketio counts
+    # it as connected only once the handler has returned; a sweep in between must not
+    # forget it (its next event would be refused). So a socket is forgotten only when two
+    # sweeps in a row find it gone (its disconnect handler normally forgets it first).
+    gone = []
+    for key, c in conns.items():
+        if manager.is_connected(key[1], key[0]):
+            c.missing = False
+        elif c.missing:
+            gone.append(key)
+        else:
+            c.missing = True
     with _lock:
         for key in gone:
             _connections(app).pop(key, None)

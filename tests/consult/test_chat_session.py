@@ -7,6 +7,7 @@ look the session up in the database."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import event, func, select, update
 
@@ -101,6 +102,45 @@ def test_session_ended_elsewhere_is_cut_by_the_sweep(app, world):
     assert sweep_ended_sessions(app) == 1
     assert not r.is_connected(NS)
     assert o.is_connected(NS)
+
+
+def test_a_sweep_while_a_socket_connects_does_not_forget_it(app, world, monkeypatch):
+    """python-socketio counts a socket as connected only after its connect handler returned,
+    while the portal registers it during the handler: a sweep in that window (thousands of
+    sockets connecting at once) must leave it alone."""
+    from flask import current_app
+
+    from portal import realtime
+
+    conv_id = _conversation(app, world["resident"])
+    register = realtime._register
+
+    def register_then_sweep():
+        register()
+        db.session.commit()  # the sweeper's thread would wait for this transaction
+        assert sweep_ended_sessions(current_app._get_current_object()) == 0
+
+    monkeypatch.setattr(realtime, "_register", register_then_sweep)
+    _, r = _pair(app, "resident@example.com")
+    monkeypatch.setattr(realtime, "_register", register)
+    assert r.is_connected(NS)
+    assert _join(r, conv_id)["ok"]
+    assert sweep_ended_sessions(app) == 0
+    assert r.is_connected(NS) and _join(r, conv_id)["ok"]
+
+
+def test_a_socket_that_is_gone_is_forgotten_by_the_second_sweep(app, world):
+    _, r = _pair(app, "resident@example.com")
+    sockets = app.extensions["portal.sockets"]
+    [(key, conn)] = sockets.items()  # the resident's socket
+    # As if its disconnect handler had never run: the registration outlived the socket.
+    ghost = (key[0], "no-such-socket")
+    sockets[ghost] = replace(conn, checked={})
+    assert sweep_ended_sessions(app) == 0
+    assert ghost in sockets and sockets[ghost].missing
+    assert sweep_ended_sessions(app) == 0
+    assert ghost not in sockets
+    assert key in sockets and not sockets[key].missing and r.is_connected(NS)
 
 
 def test_events_recheck_the_session_and_the_membership(app, world):
