@@ -311,9 +311,9 @@ def settle_collector(full_every: int) -> None:
     """Garbage-collector settings for a long-running server process (``portal serve``).
 
     Measured with 1,000 open sockets: a full collection stops every thread of the process
-    for 150–250 ms, and with Python's defaults one came about every 30 s even at a steady
-    50 messages/s, because the Socket.IO server starts a thread per socket per ping (every
-    25 s) whose objects live long enough to reach the oldest generation. So:
+    for 150–250 ms, and with Python's defaults one came about every 30 s at a steady 50
+    messages/s (objects that live for seconds keep reaching the oldest generation; in
+    threading mode python-engineio starts a thread per socket per ping, every 25 s). So:
 
     - everything made at start-up (the app, its mappers, catalogues and compiled statements,
       about 160,000 objects whose full collection alone took 85 ms) is frozen: it lives as
