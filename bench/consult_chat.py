@@ -36,8 +36,8 @@ What it does:
    conversation each) and a server-side login session for each (no argon2 per login: the
    signed session cookie is made directly, as the login route would);
 2. per mode, starts the portal (``create_app`` + ``realtime.serve``, exactly as
-   ``portal serve --no-worker`` does; for gevent the process monkey-patches first and the Socket.IO
-   async mode is switched to gevent) and then a bare python-socketio server on the same
+   ``portal serve --no-worker`` does; for gevent the process monkey-patches first and the
+   Socket.IO async mode is switched to gevent) and then a bare python-socketio server on the same
    server stack (werkzeug threads, or gevent's pywsgi) that only joins rooms and broadcasts;
 3. latency phase: opens 2 × pairs websocket connections (the resident, and one officer
    connection per conversation), each joined to its room; each resident sends through the
