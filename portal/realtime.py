@@ -197,10 +197,10 @@ def _disconnect(app: Flask, doomed: list[tuple[str, str]]) -> None:
 def sweep_ended_sessions(app: Flask) -> int:
     """Disconnect this process's sockets whose server-side session has ended (logout on
     another process, password change, idle or too old, deactivated account); forget sockets
-    that are gone. The sessions of sockets used since the last sweep are marked as seen,
-    and every live connection counts as re-checked now, so that events between sweeps cost
-    no session look-up (``_still_valid`` is the fallback when a sweep is late). Two
-    statements for all connections. Returns how many sockets were cut off."""
+    that two sweeps in a row found gone. The sessions of sockets used since the last sweep
+    are marked as seen, and every live connection counts as re-checked now, so that events
+    between sweeps cost no session look-up (``_still_valid`` is the fallback when a sweep is
+    late). Two statements for all connections. Returns how many sockets were cut off."""
     from portal.accounts.services import live_session_token_hashes
 
     with _lock:
@@ -331,7 +331,7 @@ def settle_collector(full_every: int) -> None:
 
 def serve(app: Flask, *, host: str, port: int, log_output: bool = True) -> None:
     """Run the portal's server (Flask-SocketIO's, on Werkzeug, threading) until stopped."""
-    settle_collector(app.config.get("GC_FULL_EVERY", 0))
+    settle_collector(app.config["GC_FULL_EVERY"])
     # Flask refuses app.run() under its CLI; this is the server, so allow it.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=log_output)
